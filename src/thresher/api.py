@@ -1,0 +1,85 @@
+"""``thresher.run``: the library entry point the CLI mirrors."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+from typing import Any, Iterable, Mapping
+
+from .config import RunConfig, merge, parse_config, read_toml
+from .engine.executor import Executor, make_executor
+from .engine.layout import Layout, read_json
+from .engine.plan import Plan
+from .engine.runner import Progress, Runner, _run_identity, auto_partitions, finish, prepare_output
+from .io.inputs import check_parquet_schema, expand_inputs
+from .registry import resolve_steps, step_configs
+
+
+def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | RunConfig | None = None,
+                **overrides: Any) -> RunConfig:
+    """Build a validated :class:`RunConfig` from a TOML path, a mapping or a RunConfig, plus overrides.
+
+    Overrides use TOML shape: ``steps=["exact"]``, ``engine={"workers": 2}``, ``exact={...}``."""
+    if isinstance(config, RunConfig):
+        data = _as_mapping(config)
+    elif isinstance(config, (str, os.PathLike)):
+        data = read_toml(config)
+    else:
+        data = dict(config or {})
+    data = merge(data, {k: v for k, v in overrides.items() if v is not None})
+    cfg = parse_config(data, step_configs=step_configs())
+    return replace(cfg, steps=tuple(resolve_steps(cfg.steps)))
+
+
+def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str], *,
+        config: str | os.PathLike[str] | Mapping[str, Any] | RunConfig | None = None,
+        steps: Iterable[str] | None = None, workers: int | None = None, format: str | None = None,
+        overwrite: bool = False, progress: Progress | None = None,
+        executor: Executor | None = None) -> dict[str, Any]:
+    """Run the pipeline over ``inputs`` into the folder ``output``; returns the stats (also in
+    ``output/stats.json``). Same arguments as ``thresher run``; a finished run is not redone."""
+    overrides: dict[str, Any] = {}
+    if steps is not None:
+        overrides["steps"] = list(steps)
+    if workers is not None:
+        overrides["engine"] = {"workers": workers}
+    if format is not None:
+        overrides["output"] = {"format": format}
+    cfg = load_config(config, **overrides)
+    step_names = list(cfg.steps or resolve_steps(None))
+    files = expand_inputs(inputs)
+    check_parquet_schema(files, text_field=cfg.input.text_field)
+
+    layout = Layout(output)
+    identity = _run_identity(cfg, step_names, files)
+    state = prepare_output(layout, identity, overwrite=overwrite)
+    if state == "complete":
+        return read_json(layout.stats)
+    plan = Plan(out=str(layout.out), config=cfg, steps=tuple(step_names),
+                partitions=auto_partitions(cfg, files))
+    t0 = time.perf_counter()
+    owned = executor is None
+    executor = executor or make_executor(cfg.worker_count)
+    try:
+        runner = Runner(plan, files, executor, progress)
+        shards = runner.run()
+        stats = runner.collect_stats(shards, time.perf_counter() - t0)
+        stats["resumed"] = state == "resume"
+    finally:
+        if owned:
+            executor.close()
+    finish(layout, identity, stats, keep_work=cfg.output.keep_work)
+    return stats
+
+
+def _as_mapping(cfg: RunConfig) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    data: dict[str, Any] = {"input": asdict(cfg.input), "output": asdict(cfg.output),
+                            "engine": asdict(cfg.engine)}
+    if cfg.steps is not None:
+        data["steps"] = list(cfg.steps)
+    for name, opts in cfg.step_options.items():
+        data[name] = asdict(opts)
+    return data

@@ -1,0 +1,159 @@
+"""``thresher``: a thin CLI over the library. Exit codes: 0 ok, 1 failed, 2 usage or config error."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import api
+from .errors import ConfigError, InputError, OutputError, ThresherError
+from .registry import CANONICAL_ORDER, STEPS
+from .verify import verify_output
+
+err_console = Console(stderr=True)
+
+
+class RichProgress:
+    """Draws one bar per phase: tasks done, documents/s, MB/s, ETA (where the total is known)."""
+
+    def __init__(self, console: Console):
+        self._progress = Progress(
+            TextColumn("[bold]{task.description:<16}"), BarColumn(),
+            TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=console, transient=False)
+        self._task = None
+        self._t0 = 0.0
+        self._docs = self._bytes = self._tasks = 0
+        self._total_tasks: int | None = None
+
+    def __enter__(self):
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._progress.stop()
+
+    def start_phase(self, name, *, total_tasks, total_bytes):
+        self._t0 = time.perf_counter()
+        self._docs = self._bytes = self._tasks = 0
+        self._total_tasks = total_tasks
+        self._by_bytes = total_tasks is None and total_bytes is not None
+        total = total_bytes if self._by_bytes else total_tasks
+        self._task = self._progress.add_task(name, total=total, detail="")
+
+    def advance(self, *, tasks=1, docs=0, nbytes=0):
+        self._tasks += tasks
+        self._docs += docs
+        self._bytes += nbytes
+        dt = max(time.perf_counter() - self._t0, 1e-9)
+        detail = f"{self._tasks} tasks  {self._docs / dt:,.0f} docs/s  {self._bytes / dt / 1e6:,.1f} MB/s"
+        self._progress.update(self._task, advance=nbytes if self._by_bytes else tasks, detail=detail)
+
+    def end_phase(self):
+        t = self._progress.tasks[-1]
+        if t.total is not None:
+            self._progress.update(self._task, completed=t.total)
+        else:
+            self._progress.update(self._task, total=t.completed or 1, completed=t.completed or 1)
+
+
+def _summary(stats: dict[str, Any]) -> Table:
+    table = Table(title="thresher run", show_lines=False)
+    for col in ("step", "docs in", "docs out", "chars in", "chars out", "removed by reason", "s"):
+        table.add_column(col, justify="right" if col not in ("step", "removed by reason") else "left")
+    inp = stats["input"]
+    table.add_row("read", f"{inp.get('docs', 0):,}", "", f"{inp.get('chars', 0):,}", "",
+                  ", ".join(f"{k} {v:,}" for k, v in sorted(inp.get("quarantined", {}).items()))
+                  or "", f"{inp.get('seconds', 0):.1f}")
+    for name, s in stats["steps"].items():
+        reasons = ", ".join(f"{k} {v['rows']:,} ({v['chars']:,} chars)"
+                            for k, v in sorted(s.get("removals", {}).items()))
+        table.add_row(name, f"{s.get('docs_in', 0):,}", f"{s.get('docs_out', 0):,}",
+                      f"{s.get('chars_in', 0):,}", f"{s.get('chars_out', 0):,}", reasons or "-",
+                      f"{s.get('seconds', 0):.1f}")
+    t = stats["total"]
+    table.caption = (f"{t['docs_in']:,} documents in, {t['docs_out']:,} out, {t['quarantined']:,} "
+                     f"quarantined · {t['wall_seconds']:.1f} s · {t['mb_per_s'] or 0:.1f} MB/s "
+                     f"({t['workers']} workers, {t['shards']} shards)")
+    return table
+
+
+def _fail(exc: ThresherError) -> None:
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    sys.exit(2 if isinstance(exc, (ConfigError, InputError, OutputError)) else 1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="thresher")
+def main() -> None:
+    """Turn raw scraped web text into a clean, deduplicated corpus, with a record for every removal."""
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--output", "-o", required=True, metavar="OUT",
+              help="Output folder (documents/, removals/, quarantine/, stats.json, manifests).")
+@click.option("--config", "-c", "config_path", metavar="TOML",
+              help="Config file; one section per step plus [input], [output], [engine].")
+@click.option("--steps", metavar="A,B", help=f"Steps to run, comma separated (always in canonical order: "
+              f"{', '.join(CANONICAL_ORDER)}). Default: every implemented step ({', '.join(STEPS)}).")
+@click.option("--workers", "-w", type=click.IntRange(min=0), help="Worker processes (0 = all cores).")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), help="Format of OUT/documents.")
+@click.option("--overwrite", is_flag=True, help="Replace a thresher run already in OUT.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
+def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet):
+    """Clean and deduplicate INPUT... (.txt files or folders, .jsonl[.gz|.zst], .parquet, globs).
+
+    A run killed at any moment resumes when started again with the same command."""
+    step_list = [s.strip() for s in steps.split(",") if s.strip()] if steps is not None else None
+    console = Console(stderr=True)
+    try:
+        if quiet:
+            stats = api.run(inputs, output, config=config_path, steps=step_list, workers=workers,
+                            format=fmt, overwrite=overwrite)
+        else:
+            with RichProgress(console) as progress:
+                stats = api.run(inputs, output, config=config_path, steps=step_list, workers=workers,
+                                format=fmt, overwrite=overwrite, progress=progress)
+    except ThresherError as exc:
+        _fail(exc)
+    if not quiet:
+        Console().print(_summary(stats))
+
+
+@main.command()
+@click.argument("output", metavar="OUT")
+def verify(output):
+    """Check OUT against its inputs: removals applied to each original give the kept text."""
+    try:
+        report = verify_output(output)
+    except ThresherError as exc:
+        _fail(exc)
+    for e in report["errors"]:
+        err_console.print(f"[red]✗[/] {e}", highlight=False)
+    keys = ("documents", "kept", "dropped", "removals", "quarantined")
+    click.echo(" ".join(f"{k}={report.get(k, 0)}" for k in keys))
+    if report["errors"]:
+        sys.exit(1)
+    click.echo("ok: the invariant holds and the stats add up")
+
+
+@main.command()
+def steps():
+    """List the steps, their order and their options."""
+    import dataclasses
+
+    for name in CANONICAL_ORDER:
+        cls = STEPS.get(name)
+        if cls is None:
+            click.echo(f"{name}  (not implemented yet)")
+            continue
+        click.echo(f"{name}  (version {cls.version})")
+        for f in dataclasses.fields(cls.Config):
+            click.echo(f"    {f.name} = {f.default!r}   {f.metadata.get('help', '')}")

@@ -1,0 +1,205 @@
+"""Typed configuration, validated before any work starts.
+
+A run is configured by one TOML file (``--config``), CLI options and keyword arguments of
+:func:`thresher.run`, in rising order of precedence. Every section is a frozen dataclass; the validator
+reads the field types, so a new option is one annotated field with a default and a ``help`` text.
+
+Errors name the key, the value and what is allowed, and suggest the closest valid key for a typo::
+
+    unknown key 'exact.normalisation'; did you mean 'exact.normalization'?
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import os
+import sys
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import orjson
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def option(default: Any, help: str, *, min: float | None = None, max: float | None = None,
+           affects_output: bool = True) -> Any:
+    """A config field with its help text and bounds (used by the validator and the docs)."""
+    return field(default=default, metadata={"help": help, "min": min, "max": max,
+                                            "affects_output": affects_output})
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputConfig:
+    """``[input]``: how documents are read."""
+
+    text_field: str = option("text", "JSONL/Parquet field holding the document text.")
+    id_field: str = option("id", "JSONL/Parquet field holding the document id; absent → '<file>:<line>'.")
+    max_doc_chars: int = option(100_000_000, "Documents longer than this go to quarantine.", min=1)
+    keep_empty: bool = option(False, "Keep documents whose text is empty (default: quarantine them).")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputConfig:
+    """``[output]``: what OUT/documents looks like."""
+
+    format: Literal["parquet", "jsonl"] = option("parquet", "File format of OUT/documents.")
+    compression: Literal["zstd", "snappy", "lz4", "gzip", "none"] = option(
+        "zstd", "Parquet compression of OUT/documents (and removals, quarantine).")
+    source_column: str = option("source", "Name of the column that holds each document's input file.")
+    keep_work: bool = option(False, "Keep OUT/_work (intermediate shards) after a successful run.",
+                             affects_output=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineConfig:
+    """``[engine]``: how the work is split and run. Output does not depend on ``workers``."""
+
+    workers: int = option(0, "Worker processes; 0 = all cores.", min=0, affects_output=False)
+    shard_mb: float = option(32.0, "Input megabytes per shard (the unit of parallel work and resume).",
+                             min=0.001)
+    partitions: int = option(0, "Hash partitions of global steps; 0 = one per 4 GB of input, at least 1.",
+                             min=0, max=65536)
+    work_compression: Literal["lz4", "zstd", "none"] = option(
+        "lz4", "Compression of intermediate shards in OUT/_work.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Everything a run needs besides its inputs and output folder."""
+
+    steps: tuple[str, ...] | None = None
+    input: InputConfig = field(default_factory=InputConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    step_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def output_affecting(self) -> dict[str, Any]:
+        """The part of the config that can change OUT's bytes (hashed into every manifest)."""
+        def sect(obj: Any) -> dict[str, Any]:
+            return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)
+                    if f.metadata.get("affects_output", True)}
+        return {
+            "steps": list(self.steps or ()),
+            "input": sect(self.input), "output": sect(self.output), "engine": sect(self.engine),
+            "step_options": {k: sect(v) for k, v in sorted(self.step_options.items())},
+        }
+
+    def hash(self) -> str:
+        """Stable hash of :meth:`output_affecting` (hex, 16 chars)."""
+        blob = orjson.dumps(self.output_affecting(), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def worker_count(self) -> int:
+        return self.engine.workers or (os.cpu_count() or 1)
+
+
+_SECTIONS = {"input": InputConfig, "output": OutputConfig, "engine": EngineConfig}
+
+
+def _closest(word: str, options: list[str], prefix: str = "") -> str:
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
+    if match:
+        return f"; did you mean '{prefix}{match[0]}'?"
+    return f"; valid keys: {', '.join(prefix + o for o in sorted(options))}"
+
+
+def _check_value(where: str, value: Any, tp: Any, meta: Mapping[str, Any]) -> Any:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise ConfigError(f"{where} = {value!r} is not allowed; choose one of "
+                              f"{', '.join(repr(a) for a in allowed)}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} = {value!r} must be true or false")
+        return value
+    if tp is int or tp is float:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        if tp is float:
+            ok = ok or isinstance(value, float)
+        if not ok:
+            raise ConfigError(f"{where} = {value!r} must be {'an integer' if tp is int else 'a number'}")
+        lo, hi = meta.get("min"), meta.get("max")
+        if lo is not None and value < lo:
+            raise ConfigError(f"{where} = {value!r} must be >= {lo}")
+        if hi is not None and value > hi:
+            raise ConfigError(f"{where} = {value!r} must be <= {hi}")
+        return tp(value)
+    if tp is str:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} = {value!r} must be a non-empty string")
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} = {value!r} must be a list of strings")
+        return tuple(value)
+    raise TypeError(f"config field {where} has an unsupported type {tp!r}")  # a bug, not user input
+
+
+def build_section(cls: type, data: Mapping[str, Any], section: str) -> Any:
+    """Build and validate one config dataclass from a mapping; errors name ``section.key``."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"[{section}] must be a table of keys, not {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise ConfigError(f"unknown key '{section}.{key}'" + _closest(key, list(fields), f"{section}."))
+        values[key] = _check_value(f"{section}.{key}", value, hints[key], fields[key].metadata)
+    return cls(**values)
+
+
+def parse_config(data: Mapping[str, Any], *, step_configs: Mapping[str, type]) -> RunConfig:
+    """Validate a TOML-shaped mapping into a :class:`RunConfig`.
+
+    ``step_configs`` maps each known step name to its config dataclass (from the step registry)."""
+    known = ["steps", *_SECTIONS, *step_configs]
+    sections: dict[str, Any] = {}
+    step_opts: dict[str, Any] = {}
+    steps = None
+    for key, value in data.items():
+        if key == "steps":
+            steps = _check_value("steps", value, tuple[str, ...], {})
+        elif key in _SECTIONS:
+            sections[key] = build_section(_SECTIONS[key], value, key)
+        elif key in step_configs:
+            step_opts[key] = build_section(step_configs[key], value, key)
+        else:
+            raise ConfigError(f"unknown section [{key}]" + _closest(key, known))
+    return RunConfig(steps=steps, step_options=step_opts, **sections)
+
+
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a TOML config file; a syntax error names the file and line."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {p} does not exist")
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {p} is not valid TOML: {exc}") from exc
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge two TOML-shaped mappings, section by section (override wins)."""
+    out = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in base.items()}
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key].update(value)
+        else:
+            out[key] = dict(value) if isinstance(value, Mapping) else value
+    return out

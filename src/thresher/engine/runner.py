@@ -1,0 +1,296 @@
+"""The driver: checks the output folder, runs the phases of the plan on an executor, writes stats.
+
+Resume: every task writes a completion marker last; a rerun with the same command skips tasks whose
+marker exists and phases whose manifest says complete. Manifests carry the config hash, the inputs and
+the shard count; a phase refuses to start on a previous phase's output made with anything different.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Iterator, Protocol
+
+import pyarrow as pa
+
+from .. import __version__
+from ..config import RunConfig
+from ..errors import OutputError, PhaseError
+from ..io.inputs import InputFile
+from ..io.readers import iter_chunks
+from ..registry import STEPS
+from .executor import Executor
+from .layout import Layout, read_json, write_json
+from .plan import Plan, schema_from_b64
+from .shard import merge_stats
+from .tasks import ingest_task, pass_task, reduce_task
+
+#: Input bytes per hash partition when ``[engine] partitions = 0``.
+BYTES_PER_PARTITION = 4 << 30
+
+
+class Progress(Protocol):
+    """What the driver reports while it works (the CLI draws it with rich; the library ignores it)."""
+
+    def start_phase(self, name: str, *, total_tasks: int | None, total_bytes: int | None) -> None: ...
+    def advance(self, *, tasks: int = 1, docs: int = 0, nbytes: int = 0) -> None: ...
+    def end_phase(self) -> None: ...
+
+
+class _Silent:
+    def start_phase(self, name, *, total_tasks, total_bytes): pass
+    def advance(self, *, tasks=1, docs=0, nbytes=0): pass
+    def end_phase(self): pass
+
+
+def _run_identity(config: RunConfig, steps: list[str], files: list[InputFile]) -> dict[str, Any]:
+    return {
+        "config_hash": config.hash(),
+        "config": config.output_affecting(),
+        "steps": [{"name": n, "version": STEPS[n].version} for n in steps],
+        "inputs": [f.describe() for f in files],
+    }
+
+
+def prepare_output(layout: Layout, identity: dict[str, Any], *, overwrite: bool) -> str:
+    """Make OUT ready; returns "new", "resume" or "complete". Refuses to mix runs."""
+    out = layout.out
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output {out} exists and is not a folder")
+    manifest = layout.run_manifest
+    occupied = out.exists() and any(out.iterdir())
+    if occupied and not manifest.exists():
+        raise OutputError(f"output folder {out} is not empty and holds no thresher run; "
+                          f"choose an empty or new folder")
+    if overwrite and occupied:
+        shutil.rmtree(out)
+        occupied = False
+    if occupied:
+        old = read_json(manifest)
+        for key, what in (("config_hash", "another config"), ("steps", "other steps or step versions"),
+                          ("inputs", "other inputs (or inputs changed since)")):
+            if old.get(key) != identity[key]:
+                raise OutputError(f"output folder {out} holds a run with {what}; use --overwrite to "
+                                  f"replace it, or choose another --output")
+        if old.get("status") == "complete":
+            return "complete"
+        layout.clean_temporaries()
+        return "resume"
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(manifest, {**identity, "thresher": __version__, "status": "running"})
+    return "new"
+
+
+class Runner:
+    def __init__(self, plan: Plan, files: list[InputFile], executor: Executor,
+                 progress: Progress | None = None):
+        self.plan = plan
+        self.files = files
+        self.executor = executor
+        self.progress = progress or _Silent()
+        self.layout = plan.layout
+        self.config_hash = plan.config.hash()
+        self.phase_walls: dict[str, float] = {}
+
+    # -- manifests ---------------------------------------------------------------------------------
+    def _manifest(self, phase: str) -> dict[str, Any] | None:
+        path = self.layout.phase_manifest(phase)
+        return read_json(path) if path.exists() else None
+
+    def _check_previous(self, previous: str, shards: int | None) -> dict[str, Any]:
+        m = self._manifest(previous)
+        if m is None or not m.get("complete"):
+            raise PhaseError(f"phase '{previous}' has no complete manifest in {self.layout.out}; "
+                             f"rerun the same command to finish it")
+        if m["config_hash"] != self.config_hash:
+            raise PhaseError(f"phase '{previous}' was made with config {m['config_hash']}, this run has "
+                             f"{self.config_hash}; use --overwrite")
+        if shards is not None and m["shards"] != shards:
+            raise PhaseError(f"phase '{previous}' has {m['shards']} shards, expected {shards}")
+        return m
+
+    def _write_manifest(self, phase: str, *, shards: int, previous: str | None, step: str | None,
+                        wall: float, tasks: int) -> None:
+        write_json(self.layout.phase_manifest(phase), {
+            "phase": phase, "complete": True, "config_hash": self.config_hash,
+            "thresher": __version__, "inputs": [f.describe() for f in self.files]
+            if previous is None else None, "after": previous, "shards": shards,
+            "partitions": self.plan.partitions, "step": step,
+            "step_version": STEPS[step].version if step else None, "wall_seconds": round(wall, 3),
+            "tasks": tasks,
+        })
+
+    # -- phases ------------------------------------------------------------------------------------
+    def _run_tasks(self, phase: str, fn, tasks: Iterator[Any], *, total: int | None,
+                   total_bytes: int | None) -> int:
+        self.progress.start_phase(phase, total_tasks=total, total_bytes=total_bytes)
+        t0, count = time.perf_counter(), 0
+        for _task, result in self.executor.map(fn, tasks):
+            count += 1
+            inp = result.get("input", {})
+            self.progress.advance(docs=inp.get("docs", result.get("output", {}).get("docs", 0)),
+                                  nbytes=inp.get("bytes", 0))
+        self.progress.end_phase()
+        self.phase_walls[phase] = time.perf_counter() - t0
+        return count
+
+    def ingest(self) -> int:
+        m = self._manifest("ingest")
+        if m and m.get("complete"):
+            self._check_previous("ingest", None)
+            return m["shards"]
+        lay = self.layout
+        shard_bytes = max(1, int(self.plan.config.engine.shard_mb * 1_000_000))
+        seen = {"n": 0}
+
+        def todo() -> Iterator[Any]:
+            for chunk in iter_chunks(self.files, shard_bytes=shard_bytes):
+                seen["n"] = chunk.index + 1
+                if lay.marker("ingest", lay.part(chunk.index)).exists():
+                    self.progress.advance(nbytes=chunk.nbytes)
+                    continue
+                yield (self.plan, chunk)
+
+        total_bytes = sum(f.size for f in self.files)
+        self._run_tasks("ingest", ingest_task, todo(), total=None, total_bytes=total_bytes)
+        shards = seen["n"]
+        self._write_manifest("ingest", shards=shards, previous=None, step=None,
+                             wall=self.phase_walls["ingest"], tasks=shards)
+        return shards
+
+    def unify_fields(self, shards: int) -> Plan:
+        """Every shard's carried-field schema, unified (types promoted; unmergeable → JSON text)."""
+        schemas, json_fields = [], set()
+        for n in range(shards):
+            marker = read_json(self.layout.marker("ingest", self.layout.part(n)))
+            schemas.append(schema_from_b64(marker["schema"]))
+            json_fields.update(marker["json_fields"])
+        try:
+            unified = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            unified = _unify_by_field(schemas, json_fields)
+        fields = [pa.field(f.name, pa.string()) if f.name in json_fields else f for f in unified]
+        return Plan(out=self.plan.out, config=self.plan.config, steps=self.plan.steps,
+                    partitions=self.plan.partitions, schema_ipc=pa.schema(fields).serialize().to_pybytes(),
+                    json_fields=tuple(sorted(json_fields)))
+
+    def reduce(self, step: str, previous: str, shards: int) -> None:
+        phase = f"{step}.reduce"
+        if (m := self._manifest(phase)) and m.get("complete"):
+            return
+        self._check_previous(previous, shards)
+        lay = self.layout
+        todo = [(self.plan, step, p) for p in range(self.plan.partitions)
+                if not lay.marker(phase, f"p{p:05d}").exists()]
+        self._run_tasks(phase, reduce_task, iter(todo), total=len(todo), total_bytes=None)
+        self._write_manifest(phase, shards=shards, previous=previous, step=step,
+                             wall=self.phase_walls[phase], tasks=self.plan.partitions)
+
+    def run_pass(self, k: int, previous: str, shards: int) -> None:
+        phase = self.plan.phase_of_pass(k)
+        if (m := self._manifest(phase)) and m.get("complete"):
+            return
+        self._check_previous(previous, shards)
+        lay = self.layout
+        todo = [(self.plan, k, n) for n in range(shards) if not lay.marker(phase, lay.part(n)).exists()]
+        self._run_tasks(phase, pass_task, iter(todo), total=len(todo), total_bytes=None)
+        g = self.plan.segments[k - 1].global_ if k - 1 < len(self.plan.segments) else None
+        self._write_manifest(phase, shards=shards, previous=previous, step=g,
+                             wall=self.phase_walls[phase], tasks=shards)
+
+    def run(self) -> int:
+        shards = self.ingest()
+        self.plan = self.unify_fields(shards)
+        previous = "ingest"
+        for k in range(1, self.plan.last_pass + 1):
+            g = self.plan.segments[k - 1].global_
+            if g is not None:
+                self.reduce(g, previous, shards)
+                previous = f"{g}.reduce"
+            self.run_pass(k, previous, shards)
+            previous = self.plan.phase_of_pass(k)
+        return shards
+
+    # -- stats -------------------------------------------------------------------------------------
+    def collect_stats(self, shards: int, wall: float) -> dict[str, Any]:
+        lay, plan = self.layout, self.plan
+        steps: dict[str, Any] = {}
+        inp: dict[str, Any] = {}
+        output: dict[str, Any] = {}
+        for phase in plan.phases():
+            folder = lay.work / "done" / phase
+            for marker in sorted(folder.glob("*.json")) if folder.exists() else []:
+                r = read_json(marker)
+                steps = merge_stats(steps, r.get("steps", {}))
+                if phase == "ingest":
+                    inp = merge_stats(inp, r["input"])
+                if phase == plan.phase_of_pass(plan.last_pass):
+                    output = merge_stats(output, r["output"])
+        for name in plan.steps:
+            s = steps.setdefault(name, {})
+            secs = s.get("seconds", 0.0)
+            s["seconds"] = round(secs, 3)
+            s["mb_per_s"] = round(s.get("chars_in", 0) / secs / 1e6, 2) if secs else None
+        inp["seconds"] = round(inp.get("seconds", 0.0), 3)
+        workers = self.executor.workers
+        mb = inp.get("bytes", 0) / 1e6
+        return {
+            "thresher": __version__,
+            "config_hash": self.config_hash,
+            "steps_run": list(plan.steps),
+            "input": {"files": len(self.files), "file_bytes": sum(f.size for f in self.files), **inp},
+            "steps": {n: steps[n] for n in plan.steps},
+            "output": output,
+            "phases": {p: {"wall_seconds": round(w, 3)} for p, w in self.phase_walls.items()},
+            "total": {
+                "docs_in": inp.get("docs", 0), "docs_out": output.get("docs", 0),
+                "chars_in": inp.get("chars", 0), "chars_out": output.get("chars", 0),
+                "quarantined": sum(inp.get("quarantined", {}).values()),
+                "shards": shards, "workers": workers,
+                "wall_seconds": round(wall, 3),
+                "mb_per_s": round(mb / wall, 2) if wall else None,
+                "mb_per_s_per_worker": round(mb / wall / workers, 2) if wall else None,
+            },
+        }
+
+
+def _unify_by_field(schemas: list[pa.Schema], json_fields: set[str]) -> pa.Schema:
+    """Field-wise unification; a field whose types cannot be promoted becomes JSON text."""
+    order: dict[str, list[pa.DataType]] = {}
+    for s in schemas:
+        for f in s:
+            order.setdefault(f.name, []).append(f.type)
+    fields = []
+    for name, types in order.items():
+        try:
+            fields.append(pa.unify_schemas([pa.schema([(name, t)]) for t in types],
+                                           promote_options="permissive").field(name))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            json_fields.add(name)
+            fields.append(pa.field(name, pa.string()))
+    return pa.schema(fields)
+
+
+def auto_partitions(config: RunConfig, files: list[InputFile]) -> int:
+    if config.engine.partitions:
+        return config.engine.partitions
+    return max(1, math.ceil(sum(f.size for f in files) / BYTES_PER_PARTITION))
+
+
+def finish(layout: Layout, identity: dict[str, Any], stats: dict[str, Any], *, keep_work: bool) -> None:
+    write_json(layout.stats, stats)
+    (layout.out / "documents").mkdir(exist_ok=True)
+    (layout.out / "removals").mkdir(exist_ok=True)
+    (layout.out / "quarantine").mkdir(exist_ok=True)
+    write_json(layout.run_manifest, {**identity, "thresher": __version__, "status": "complete",
+                                     "shards": stats["total"]["shards"]})
+    if not keep_work:
+        layout.remove_work()
+
+
+def output_files(out: Path) -> list[Path]:
+    """The files of OUT that must be byte-identical across runs (documents, removals, quarantine)."""
+    return sorted(p for d in ("documents", "removals", "quarantine") if (out / d).exists()
+                  for p in (out / d).iterdir())

@@ -1,0 +1,257 @@
+"""The state of one shard between steps, and how each kind of step changes it.
+
+A shard's state is its original documents (the ingest shard) plus the removal rows recorded so far; the
+current text of a document is its original with those rows applied. State is persisted between passes as
+removal rows only, so a pass never rewrites the documents themselves.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..documents import KEY_SHIFT, WORK_REMOVAL_SCHEMA, Cut, Document, Drop, EditedText
+from ..io.parse import FIELD_PREFIX, string_array
+from ..steps import DocumentStep, KeyedDedupStep
+
+STATE_SCHEMA = WORK_REMOVAL_SCHEMA.append(pa.field("_drop", pa.bool_()))
+_COLS = [f.name for f in STATE_SCHEMA]
+
+
+class StepStats:
+    """Counters of one step on one shard; merged across shards by addition."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {"docs_in": 0, "docs_out": 0, "chars_in": 0, "chars_out": 0,
+                                     "removals": {}, "seconds": 0.0}
+
+    def removed(self, reason: str, chars: int) -> None:
+        r = self.data["removals"].setdefault(reason, {"rows": 0, "chars": 0})
+        r["rows"] += 1
+        r["chars"] += chars
+
+
+def merge_stats(a: Any, b: Any) -> Any:
+    """Add two stats trees (dicts of numbers, recursively)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = merge_stats(out[k], v) if k in out else v
+        return out
+    return a + b
+
+
+class ShardState:
+    def __init__(self, shard: int, table: pa.Table, prior: pa.Table | None = None):
+        self.shard = shard
+        self.table = table
+        self.n = table.num_rows
+        self.texts = table.column("text")
+        self.orig_len = pc.utf8_length(self.texts).to_numpy(zero_copy_only=False).astype(np.int64) \
+            if self.n else np.zeros(0, np.int64)
+        self.cur_len = self.orig_len.copy()
+        self.alive = np.ones(self.n, dtype=bool)
+        self.edited: dict[int, EditedText] = {}
+        self.rows: dict[str, list] = {c: [] for c in _COLS}
+        self._ids: list[str] | None = None
+        self._sources: list[str] | None = None
+        if prior is not None and prior.num_rows:
+            self._load(prior)
+
+    # -- accessors ---------------------------------------------------------------------------------
+    @property
+    def ids(self) -> list[str]:
+        if self._ids is None:
+            self._ids = self.table.column("id").to_pylist()
+        return self._ids
+
+    @property
+    def sources(self) -> list[str]:
+        if self._sources is None:
+            self._sources = self.table.column("source").to_pylist()
+        return self._sources
+
+    def original(self, row: int) -> str:
+        return self.texts[row].as_py()
+
+    def current(self, row: int) -> str:
+        e = self.edited.get(row)
+        return e.current if e is not None else self.original(row)
+
+    def edited_text(self, row: int) -> EditedText:
+        e = self.edited.get(row)
+        if e is None:
+            e = self.edited[row] = EditedText(self.original(row))
+        return e
+
+    def current_texts(self, rows: np.ndarray) -> pa.LargeStringArray:
+        """Current texts of ``rows`` as one Arrow array (zero-copy when nothing was edited)."""
+        if not self.edited:
+            col = self.texts.take(pa.array(rows, pa.int64()))
+            return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        return string_array([self.current(int(r)) for r in rows])
+
+    # -- recording ---------------------------------------------------------------------------------
+    def _record(self, row: int, start: int, end: int, step: str, reason: str, *, replacement=None,
+                dup_of_id=None, dup_of_start=None, dup_of_end=None, similarity=None, drop=False):
+        r = self.rows
+        r["_key"].append((self.shard << KEY_SHIFT) | row)
+        r["doc_id"].append(self.ids[row])
+        r["source"].append(self.sources[row])
+        r["start"].append(start)
+        r["end"].append(end)
+        r["step"].append(step)
+        r["reason"].append(reason)
+        r["replacement"].append(replacement)
+        r["dup_of_id"].append(dup_of_id)
+        r["dup_of_start"].append(dup_of_start)
+        r["dup_of_end"].append(dup_of_end)
+        r["similarity"].append(similarity)
+        r["_drop"].append(drop)
+
+    def drop(self, row: int, step: str, reason: str, stats: StepStats, **dup) -> None:
+        stats.removed(reason, int(self.cur_len[row]))
+        self.alive[row] = False
+        self._record(row, 0, int(self.orig_len[row]), step, reason, drop=True, **dup)
+
+    def remove_original(self, row: int, pieces: Sequence[tuple[int, int]], step: str, reason: str,
+                        stats: StepStats, replacement: str | None = None, **dup) -> None:
+        """Remove (or replace) original-coordinate pieces of a kept document."""
+        pieces = [(a, b) for a, b in pieces if b > a]
+        if not pieces:
+            return
+        e = self.edited_text(row)
+        e.add([(a, b, replacement if i == 0 else None) for i, (a, b) in enumerate(pieces)])
+        for i, (a, b) in enumerate(pieces):
+            stats.removed(reason, b - a)
+            self._record(row, a, b, step, reason, replacement=replacement if i == 0 else None, **dup)
+        self.cur_len[row] = len(e.current)
+
+    def _load(self, prior: pa.Table) -> None:
+        prior = prior.sort_by([("_key", "ascending"), ("start", "ascending")])
+        cols = {c: prior.column(c).to_pylist() for c in _COLS}
+        for c in _COLS:
+            self.rows[c].extend(cols[c])
+        mask = (1 << KEY_SHIFT) - 1
+        per_row: dict[int, list] = {}
+        for key, start, end, repl, drop in zip(cols["_key"], cols["start"], cols["end"],
+                                               cols["replacement"], cols["_drop"]):
+            row = key & mask
+            if drop:
+                self.alive[row] = False
+            else:
+                per_row.setdefault(row, []).append((start, end, repl))
+        for row, edits in per_row.items():
+            self.edited[row] = EditedText(self.original(row), edits)
+            self.cur_len[row] = len(self.edited[row].current)
+
+    def removals(self) -> pa.Table:
+        """All removal rows of this shard, in document order then offset order."""
+        t = pa.table({c: pa.array(self.rows[c], STATE_SCHEMA.field(c).type) for c in _COLS},
+                     schema=STATE_SCHEMA)
+        return t.sort_by([("_key", "ascending"), ("start", "ascending"), ("end", "ascending")])
+
+    # -- steps -------------------------------------------------------------------------------------
+    def _begin(self, stats: StepStats) -> float:
+        stats.data["docs_in"] += int(self.alive.sum())
+        stats.data["chars_in"] += int(self.cur_len[self.alive].sum())
+        return time.perf_counter()
+
+    def _end(self, stats: StepStats, t0: float) -> None:
+        stats.data["docs_out"] += int(self.alive.sum())
+        stats.data["chars_out"] += int(self.cur_len[self.alive].sum())
+        stats.data["seconds"] += time.perf_counter() - t0
+
+    def apply_local(self, step: DocumentStep, stats: StepStats) -> None:
+        t0 = self._begin(stats)
+        fields = [n for n in self.table.column_names if n.startswith(FIELD_PREFIX)]
+        rows_fields = self.table.select(fields).to_pylist() if fields else None
+        for row in np.flatnonzero(self.alive).tolist():
+            text = self.current(row)
+            extra = ({k[len(FIELD_PREFIX):]: v for k, v in rows_fields[row].items()}
+                     if rows_fields else {})
+            verdict = step.process(Document(self.ids[row], text, self.sources[row], extra))
+            if verdict is None:
+                continue
+            if isinstance(verdict, Drop):
+                self.drop(row, step.name, verdict.reason, stats, dup_of_id=verdict.dup_of_id,
+                          dup_of_start=verdict.dup_of_start, dup_of_end=verdict.dup_of_end,
+                          similarity=verdict.similarity)
+                continue
+            self._apply_cuts(row, text, list(verdict), step, stats)
+        self._end(stats, t0)
+
+    def _apply_cuts(self, row: int, text: str, cuts: list[Cut], step: DocumentStep,
+                    stats: StepStats) -> None:
+        cuts.sort(key=lambda c: (c.start, c.end))
+        pos = 0
+        for c in cuts:
+            if not (pos <= c.start <= c.end <= len(text)):
+                raise ValueError(f"step '{step.name}' returned cut {c.start}..{c.end} that overlaps "
+                                 f"another or lies outside document {self.ids[row]!r} "
+                                 f"(current length {len(text)})")
+            pos = c.end
+        e = self.edited_text(row)
+        mapped = [(c, e.to_original(c.start, c.end)) for c in cuts]   # map before any edit lands
+        for c, pieces in mapped:
+            self.remove_original(row, pieces, step.name, c.reason, stats, replacement=c.replacement,
+                                 dup_of_id=c.dup_of_id, dup_of_start=c.dup_of_start,
+                                 dup_of_end=c.dup_of_end, similarity=c.similarity)
+
+    def keyed_records(self, step: KeyedDedupStep, partitions: int) -> tuple[pa.Table, StepStats]:
+        """Map side of a keyed dedup step: one record per span of every live document."""
+        stats = StepStats()
+        t0 = time.perf_counter()
+        rows = np.flatnonzero(self.alive)
+        sk = step.spans(self.current_texts(rows))
+        doc_rows = rows[sk.row]
+        if step.whole_document:
+            start, end = np.zeros(len(doc_rows), np.int64), self.orig_len[doc_rows]
+        else:
+            start, end = sk.start.copy(), sk.end.copy()
+            for i, r in enumerate(doc_rows.tolist()):
+                e = self.edited.get(r)
+                if e is not None and e.edits:
+                    pieces = e.to_original(int(sk.start[i]), int(sk.end[i]))
+                    start[i], end[i] = pieces[0][0], pieces[-1][1]
+        hi, lo = sk.key[:, 0], sk.key[:, 1]
+        ids = self.table.column("id").take(pa.array(doc_rows, pa.int64()))
+        table = pa.table({
+            "_part": pa.array((hi % np.uint64(partitions)).astype(np.int32)),
+            "hi": pa.array(hi), "lo": pa.array(lo),
+            "_key": pa.array(doc_rows.astype(np.int64) + (self.shard << KEY_SHIFT)),
+            "start": pa.array(start), "end": pa.array(end), "id": ids,
+        })
+        stats.data["seconds"] += time.perf_counter() - t0
+        return table, stats
+
+    def apply_keyed(self, step: KeyedDedupStep, decisions: pa.Table, stats: StepStats) -> None:
+        """Apply the reduce side's verdicts: remove every occurrence that is not the first."""
+        t0 = self._begin(stats)
+        mask = (1 << KEY_SHIFT) - 1
+        cols = {c: decisions.column(c).to_pylist() for c in
+                ("_key", "start", "end", "dup_of_id", "dup_of_start", "dup_of_end")}
+        for key, start, end, dup_id, dup_start, dup_end in zip(*cols.values()):
+            row = key & mask
+            if not self.alive[row]:
+                continue
+            dup = dict(dup_of_id=dup_id, dup_of_start=dup_start, dup_of_end=dup_end,
+                       similarity=step.similarity)
+            if step.whole_document:
+                self.drop(row, step.name, step.reason, stats, **dup)
+            else:
+                pieces = self.edited_text(row).kept_within(start, end)
+                self.remove_original(row, pieces, step.name, step.reason, stats, **dup)
+        self._end(stats, t0)
+
+    def kept_documents(self) -> pa.Table:
+        """Live documents with their current text (the rows of OUT/documents)."""
+        rows = np.flatnonzero(self.alive)
+        t = self.table.take(pa.array(rows, pa.int64()))
+        if self.edited:
+            t = t.set_column(t.schema.get_field_index("text"), "text", self.current_texts(rows))
+        return t

@@ -1,0 +1,191 @@
+"""The three kinds of task. Each is a top-level function of one picklable argument, idempotent, and
+writes its completion marker last, so any executor can run, retry or skip it."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..documents import KEY_SHIFT, REMOVAL_SCHEMA
+from ..io.parse import FIELD_PREFIX, parse_chunk, quarantine_table
+from ..io.readers import Chunk
+from .keyed import DECISION_ROW_GROUP, DECISION_SCHEMA, resolve
+from .layout import Layout, read_arrow, write_arrow, write_json, write_parquet
+from .plan import Plan, schema_to_b64
+from .shard import ShardState, StepStats, merge_stats
+
+
+def _step_stats(stats: dict[str, Any], name: str, s: StepStats) -> None:
+    stats[name] = merge_stats(stats[name], s.data) if name in stats else s.data
+
+
+def _run_pass(plan: Plan, k: int, st: ShardState) -> dict[str, Any]:
+    """Apply the previous global step's decisions, this segment's local steps, the next map side."""
+    lay, steps_stats = plan.layout, {}
+    if k >= 1 and k - 1 < len(plan.segments) and plan.segments[k - 1].global_:
+        name = plan.segments[k - 1].global_
+        s = StepStats()
+        t0 = time.perf_counter()
+        decisions = _load_decisions(plan, name, st.shard)
+        s.data["seconds"] += time.perf_counter() - t0
+        st.apply_keyed(plan.step(name), decisions, s)
+        _step_stats(steps_stats, name, s)
+    seg = plan.segments[k] if k < len(plan.segments) else None
+    for name in seg.local if seg else ():
+        s = StepStats()
+        st.apply_local(plan.step(name), s)
+        _step_stats(steps_stats, name, s)
+    if seg and seg.global_:
+        records, s = st.keyed_records(plan.step(seg.global_), plan.partitions)
+        t0 = time.perf_counter()
+        _write_partitions(lay, seg.global_, st.shard, records, plan.config.engine.work_compression)
+        s.data["seconds"] += time.perf_counter() - t0
+        _step_stats(steps_stats, seg.global_, s)
+    if k == plan.last_pass:
+        _write_output(plan, st)
+    else:
+        write_arrow(lay.state(k, st.shard), st.removals(), compression=plan.config.engine.work_compression)
+    return {"steps": steps_stats,
+            "output": {"docs": int(st.alive.sum()), "chars": int(st.cur_len[st.alive].sum())}}
+
+
+def _write_partitions(lay: Layout, step: str, shard: int, records: pa.Table, compression: str) -> None:
+    if records.num_rows == 0:
+        return
+    records = records.sort_by("_part")
+    parts = records.column("_part").to_numpy()
+    bounds = (parts[1:] != parts[:-1]).nonzero()[0] + 1
+    starts = [0, *bounds.tolist()]
+    ends = [*bounds.tolist(), len(parts)]
+    body = records.drop_columns(["_part"])
+    for a, b in zip(starts, ends):
+        write_arrow(lay.map_output(step, int(parts[a]), shard), body.slice(a, b - a), compression=compression)
+
+
+def _load_decisions(plan: Plan, step: str, shard: int) -> pa.Table:
+    lo, hi = shard << KEY_SHIFT, (shard + 1) << KEY_SHIFT
+    parts = []
+    for p in range(plan.partitions):
+        path = plan.layout.decisions(step, p)
+        t = pq.read_table(path, filters=[("_key", ">=", lo), ("_key", "<", hi)], schema=DECISION_SCHEMA)
+        if t.num_rows:
+            parts.append(t)
+    if not parts:
+        return DECISION_SCHEMA.empty_table()
+    return pa.concat_tables(parts).sort_by([("_key", "ascending"), ("start", "ascending")])
+
+
+def _json_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return pa.array([None if v is None else orjson.dumps(v, default=str).decode() for v in arr.to_pylist()],
+                    pa.string())
+
+
+def _documents_table(plan: Plan, st: ShardState) -> pa.Table:
+    t = st.kept_documents()
+    src_col = plan.config.output.source_column
+    cols: dict[str, pa.Array] = {"id": t.column("id"), "text": t.column("text"), src_col: t.column("source")}
+    json_fields = set(plan.json_fields)
+    for f in plan.fields_schema:
+        name = FIELD_PREFIX + f.name
+        if name not in t.column_names:
+            cols[f.name] = pa.nulls(t.num_rows, f.type)
+            continue
+        col = t.column(name)
+        if f.name in json_fields and not col.type.equals(pa.string()):
+            col = _json_text(col)
+        cols[f.name] = col.cast(f.type) if not col.type.equals(f.type) else col
+    return pa.table(cols)
+
+
+def _jsonl_default(v: Any) -> Any:
+    if isinstance(v, (bytes, bytearray)):
+        import base64
+        return base64.b64encode(v).decode()
+    return str(v)
+
+
+def _write_jsonl(path, table: pa.Table, json_fields: set[str]) -> None:
+    from .layout import atomic_write
+
+    def write(tmp: str) -> None:
+        names = table.column_names
+        columns = [table.column(n).to_pylist() for n in names]
+        decode = [n in json_fields for n in names]
+        with open(tmp, "wb") as fh:
+            for values in zip(*columns):
+                rec = {n: (orjson.loads(v) if d and v is not None else v)
+                       for n, v, d in zip(names, values, decode)}
+                fh.write(orjson.dumps(rec, default=_jsonl_default, option=orjson.OPT_APPEND_NEWLINE))
+    atomic_write(path, write)
+
+
+def _write_output(plan: Plan, st: ShardState) -> None:
+    lay, out = plan.layout, plan.config.output
+    docs = _documents_table(plan, st)
+    comp = out.compression
+    if out.format == "parquet":
+        write_parquet(lay.documents(st.shard, "parquet"), docs, compression=comp)
+    else:
+        _write_jsonl(lay.documents(st.shard, "jsonl"), docs, set(plan.json_fields))
+    removals = st.removals().select(REMOVAL_SCHEMA.names).cast(REMOVAL_SCHEMA)
+    write_parquet(lay.removals(st.shard), removals, compression=comp)
+
+
+# -- the tasks ---------------------------------------------------------------------------------------
+
+def ingest_task(arg: tuple[Plan, Chunk]) -> dict[str, Any]:
+    """Parse one chunk into shard ``chunk.index``, quarantine what cannot be read, run pass 0."""
+    plan, chunk = arg
+    lay, cfg = plan.layout, plan.config
+    t0 = time.perf_counter()
+    parsed = parse_chunk(chunk, cfg.input, source_column=cfg.output.source_column)
+    if parsed.quarantine:
+        write_parquet(lay.quarantine(chunk.index), quarantine_table(parsed.quarantine),
+                      compression=cfg.output.compression)
+    write_arrow(lay.shard(chunk.index), parsed.table, compression=cfg.engine.work_compression)
+    parse_seconds = time.perf_counter() - t0
+    fields = pa.schema([f.with_name(f.name[len(FIELD_PREFIX):]) for f in parsed.table.schema
+                        if f.name.startswith(FIELD_PREFIX)])
+    st = ShardState(chunk.index, parsed.table)
+    result = _run_pass(plan, 0, st)
+    result.update({
+        "shard": chunk.index,
+        "input": {"bytes": chunk.nbytes, "docs": parsed.table.num_rows,
+                  "chars": int(st.orig_len.sum()), "seconds": parse_seconds,
+                  "quarantined": dict(Counter(q["kind"] for q in parsed.quarantine))},
+        "schema": schema_to_b64(fields), "json_fields": parsed.json_fields,
+    })
+    write_json(lay.marker("ingest", lay.part(chunk.index)), result)
+    return result
+
+
+def pass_task(arg: tuple[Plan, int, int]) -> dict[str, Any]:
+    """Pass ``k`` over shard ``n``."""
+    plan, k, n = arg
+    lay = plan.layout
+    st = ShardState(n, read_arrow(lay.shard(n)), read_arrow(lay.state(k - 1, n)))
+    result = _run_pass(plan, k, st)
+    write_json(lay.marker(plan.phase_of_pass(k), lay.part(n)), result)
+    return result
+
+
+def reduce_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
+    """Resolve partition ``p`` of keyed step ``step``."""
+    plan, step, p = arg
+    lay = plan.layout
+    t0 = time.perf_counter()
+    folder = lay.map_folder(step, p)
+    files = sorted(folder.glob("part-*.arrow")) if folder.exists() else []
+    records = pa.concat_tables([read_arrow(f) for f in files]) if files else None
+    decisions = resolve(records) if records is not None else DECISION_SCHEMA.empty_table()
+    write_parquet(lay.decisions(step, p), decisions, compression="zstd", row_group_size=DECISION_ROW_GROUP)
+    result = {"partition": p, "records": records.num_rows if records is not None else 0,
+              "decisions": decisions.num_rows,
+              "steps": {step: {"seconds": time.perf_counter() - t0}}}
+    write_json(lay.marker(f"{step}.reduce", f"p{p:05d}"), result)
+    return result

@@ -1,0 +1,102 @@
+"""Resolve the INPUT arguments (files, folders, globs) into an ordered list of input files.
+
+The order is the corpus order that "first occurrence" means everywhere in thresher: arguments in the
+order given, files inside a folder or glob sorted by path. A path that matches nothing is an error.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import pyarrow.parquet as pq
+
+from ..errors import InputError
+
+#: Suffix (lower case) → (reader kind, compression).
+FORMATS: dict[str, tuple[str, str | None]] = {
+    ".txt": ("txt", None),
+    ".jsonl": ("jsonl", None),
+    ".jsonl.gz": ("jsonl", "gz"),
+    ".jsonl.zst": ("jsonl", "zst"),
+    ".parquet": ("parquet", None),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    path: str          # as discovered, normalised; also the ``source`` column value
+    kind: str          # txt | jsonl | parquet
+    compression: str | None
+    size: int
+    mtime_ns: int
+
+    def describe(self) -> dict:
+        return {"path": self.path, "size": self.size, "mtime_ns": self.mtime_ns}
+
+
+def format_of(path: str) -> tuple[str, str | None] | None:
+    name = path.lower()
+    for suffix in sorted(FORMATS, key=len, reverse=True):
+        if name.endswith(suffix):
+            return FORMATS[suffix]
+    return None
+
+
+def _stat(path: str) -> InputFile:
+    fmt = format_of(path)
+    assert fmt is not None
+    st = os.stat(path)
+    return InputFile(os.path.normpath(path), fmt[0], fmt[1], st.st_size, st.st_mtime_ns)
+
+
+def expand_inputs(args: Iterable[str | os.PathLike[str]]) -> list[InputFile]:
+    """Files, folders (searched recursively for supported files) and globs, in corpus order."""
+    out: list[InputFile] = []
+    seen: set[str] = set()
+    supported = ", ".join(FORMATS)
+    for arg in map(str, args):
+        if os.path.isfile(arg):
+            if format_of(arg) is None:
+                raise InputError(f"input {arg}: unsupported file type; thresher reads {supported}")
+            found = [arg]
+        elif os.path.isdir(arg):
+            found = sorted(str(p) for p in Path(arg).rglob("*") if p.is_file() and format_of(str(p)))
+            if not found:
+                raise InputError(f"input folder {arg} holds no {supported} files")
+        elif glob.has_magic(arg):
+            found = sorted(p for p in glob.glob(arg, recursive=True) if os.path.isfile(p) and format_of(p))
+            if not found:
+                raise InputError(f"input pattern {arg} matches no {supported} files")
+        else:
+            raise InputError(f"input {arg} does not exist")
+        for path in found:
+            norm = os.path.normpath(path)
+            if norm not in seen:
+                seen.add(norm)
+                out.append(_stat(path))
+    if not out:
+        raise InputError("no input given")
+    return out
+
+
+def check_parquet_schema(files: Iterable[InputFile], *, text_field: str) -> None:
+    """Fail before any work if a Parquet input lacks the text column or it is not a string."""
+    import pyarrow as pa
+
+    for f in files:
+        if f.kind != "parquet":
+            continue
+        try:
+            schema = pq.read_schema(f.path)
+        except (OSError, pa.ArrowException):
+            continue  # unreadable footers become a quarantine record when the file is read
+        if text_field not in schema.names:
+            raise InputError(f"input {f.path} has no column '{text_field}' "
+                             f"(columns: {', '.join(schema.names)}); set [input] text_field")
+        tp = schema.field(text_field).type
+        if not (pa.types.is_string(tp) or pa.types.is_large_string(tp)):
+            raise InputError(f"input {f.path}: column '{text_field}' is {tp}, not a string")

@@ -1,0 +1,195 @@
+"""Cut the input files into chunks, one per shard, in the driver process.
+
+Chunking depends only on the input and ``shard_mb``, never on the number of workers, which is what makes
+the output byte-identical for any worker count. JSONL files are streamed (decompressed here, at ~1 GB/s)
+and cut at line boundaries, so one big ``.jsonl.zst`` still spreads over every worker; ``.txt`` files are
+grouped by size and read by the worker; Parquet files are cut at row-group boundaries.
+
+Decompression faults (a truncated ``.gz`` or ``.zst``, corrupt data) end the file with a quarantine row
+that names the file, the line and the decompressed byte offset where the good data ended; every complete
+line before it is processed as usual.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import zstandard
+
+from .inputs import InputFile
+
+BLOCK = 4 << 20
+
+
+@dataclass(slots=True)
+class Chunk:
+    """The work of one ingest task. ``payload`` depends on ``kind``:
+
+    - ``jsonl``: bytes of whole lines, each ending in ``\\n`` (the last may lack it);
+    - ``txt``: list of (path, size) of the files, one document each;
+    - ``parquet``: list of row-group indices of ``file``."""
+
+    index: int
+    kind: str
+    file: str
+    payload: Any
+    first_line: int = 1
+    byte_offset: int = 0
+    nbytes: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+
+class _Truncated(Exception):
+    def __init__(self, message: str, kind: str = "truncated"):
+        super().__init__(message)
+        self.kind = kind
+
+
+def _zstd_blocks(fh: BinaryIO) -> Iterator[bytes]:
+    """Decompress a (multi-frame) zstd stream; raise _Truncated if it stops inside a frame.
+
+    ``zstandard``'s stream_reader returns a clean EOF on a truncated frame, so frames are tracked by hand."""
+    dctx = zstandard.ZstdDecompressor()
+    dobj, fed = dctx.decompressobj(), False
+    while True:
+        raw = fh.read(BLOCK)
+        if not raw:
+            break
+        while raw:
+            try:
+                out = dobj.decompress(raw)
+            except zstandard.ZstdError as exc:
+                raise _Truncated(f"corrupt zstd data: {exc}", "corrupt") from exc
+            fed = True
+            if out:
+                yield out
+            if dobj.eof:
+                raw, dobj, fed = dobj.unused_data, dctx.decompressobj(), False
+            else:
+                raw = b""
+    if fed:
+        raise _Truncated("truncated zstd stream (the last frame is incomplete)")
+
+
+def _gzip_blocks(fh: BinaryIO) -> Iterator[bytes]:
+    with gzip.GzipFile(fileobj=fh) as gz:
+        while True:
+            try:
+                out = gz.read(BLOCK)
+            except EOFError as exc:
+                raise _Truncated(f"truncated gzip stream: {exc}") from exc
+            except (gzip.BadGzipFile, zlib.error, OSError) as exc:
+                raise _Truncated(f"corrupt gzip data: {exc}", "corrupt") from exc
+            if not out:
+                return
+            yield out
+
+
+def _plain_blocks(fh: BinaryIO) -> Iterator[bytes]:
+    while block := fh.read(BLOCK):
+        yield block
+
+
+def _jsonl_chunks(f: InputFile, shard_bytes: int, start_index: int) -> Iterator[Chunk]:
+    blocks = {"zst": _zstd_blocks, "gz": _gzip_blocks, None: _plain_blocks}[f.compression]
+    index, line_no, offset = start_index, 1, 0
+    pending: list[bytes] = []
+    pending_bytes = pending_lines = 0
+    tail = b""
+    error: dict | None = None
+
+    def cut() -> Chunk:
+        nonlocal index, line_no, offset, pending, pending_bytes, pending_lines
+        chunk = Chunk(index, "jsonl", f.path, b"".join(pending), line_no, offset, pending_bytes)
+        index += 1
+        line_no += pending_lines
+        offset += pending_bytes
+        pending, pending_bytes, pending_lines = [], 0, 0
+        return chunk
+
+    with open(f.path, "rb") as fh:
+        try:
+            for block in blocks(fh):
+                data = tail + block
+                end = data.rfind(b"\n") + 1
+                tail = data[end:]
+                if end:
+                    pending.append(data[:end])
+                    pending_bytes += end
+                    pending_lines += data.count(b"\n", 0, end)
+                    if pending_bytes >= shard_bytes:
+                        yield cut()
+        except _Truncated as exc:
+            error = {"file": f.path, "line": None, "byte_offset": None, "kind": exc.kind, "error": str(exc), "raw": tail}
+    if tail and error is None:
+        pending.append(tail)
+        pending_bytes += len(tail)
+        pending_lines += 1
+        tail = b""
+    if error is not None:
+        # lines before the fault are processed; the fault (and any partial line) is quarantined
+        error["line"] = line_no + pending_lines
+        error["byte_offset"] = offset + pending_bytes
+        chunk = cut()
+        chunk.errors.append(error)
+        yield chunk
+    elif pending or index == start_index:
+        chunk = cut()
+        if index == start_index + 1 and not chunk.payload:
+            chunk.errors.append({"file": f.path, "line": None, "byte_offset": 0,
+                                 "kind": "empty_file", "error": "empty file: no documents", "raw": None})
+        yield chunk
+
+
+def _parquet_chunks(f: InputFile, shard_bytes: int, start_index: int) -> Iterator[Chunk]:
+    try:
+        meta = pq.ParquetFile(f.path).metadata
+    except (OSError, pa.ArrowException) as exc:
+        yield Chunk(start_index, "parquet", f.path, [], errors=[
+            {"file": f.path, "line": None, "byte_offset": None, "kind": "unreadable",
+             "error": f"unreadable Parquet file: {exc}", "raw": None}])
+        return
+    index, groups, size, first = start_index, [], 0, 1
+    rows = 0
+    for g in range(meta.num_row_groups):
+        groups.append(g)
+        size += meta.row_group(g).total_byte_size
+        rows += meta.row_group(g).num_rows
+        if size >= shard_bytes:
+            yield Chunk(index, "parquet", f.path, groups, first, 0, size)
+            index, groups, size, first = index + 1, [], 0, rows + 1
+    if groups or index == start_index:
+        chunk = Chunk(index, "parquet", f.path, groups, first, 0, size)
+        if not groups:
+            chunk.errors.append({"file": f.path, "line": None, "byte_offset": 0,
+                                 "kind": "empty_file", "error": "empty file: no documents", "raw": None})
+        yield chunk
+
+
+def iter_chunks(files: list[InputFile], *, shard_bytes: int) -> Iterator[Chunk]:
+    """All chunks of all inputs, numbered 0, 1, 2... in corpus order."""
+    index = 0
+    txt: list[tuple[str, int]] = []
+    txt_bytes = 0
+    for f in files:
+        if f.kind == "txt":
+            txt.append((f.path, f.size))
+            txt_bytes += f.size
+            if txt_bytes >= shard_bytes or len(txt) >= 10_000:
+                yield Chunk(index, "txt", txt[0][0], txt, nbytes=txt_bytes)
+                index, txt, txt_bytes = index + 1, [], 0
+            continue
+        if txt:  # keep corpus order: flush pending .txt files before the next kind of file
+            yield Chunk(index, "txt", txt[0][0], txt, nbytes=txt_bytes)
+            index, txt, txt_bytes = index + 1, [], 0
+        make = _jsonl_chunks if f.kind == "jsonl" else _parquet_chunks
+        for chunk in make(f, shard_bytes, index):
+            yield chunk
+            index = chunk.index + 1
+    if txt:
+        yield Chunk(index, "txt", txt[0][0], txt, nbytes=txt_bytes)

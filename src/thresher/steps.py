@@ -1,0 +1,72 @@
+"""The step contract: every step is a plain object with one method to implement.
+
+- :class:`DocumentStep` (local, per document): ``process(doc) -> Drop | list[Cut] | None``.
+  Filters and span removers (boilerplate, quality, PII) are this kind.
+- :class:`KeyedDedupStep` (global): ``spans(texts) -> SpanKeys``: the spans of each current text and a
+  128-bit key for each. The engine partitions keys by hash on disk, keeps the first occurrence of each key
+  in corpus order and removes every later one, recording the kept twin. Exact document dedup is this
+  kind (one span per document); paragraph dedup will be too.
+
+Steps never see shards, workers, manifests or files: the engine does all of that, so the same step runs
+unchanged on the local engine and on Ray. Each step has a ``name`` (used by ``--steps`` and as its TOML
+section), a ``version`` (bumped when its output changes; recorded in manifests) and a ``Config``
+dataclass validated before any work starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from .documents import Cut, Document, Drop
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoOptions:
+    """A step without options."""
+
+
+class Step:
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    Config: ClassVar[type] = NoOptions
+
+    def __init__(self, config: object | None = None):
+        self.config = config if config is not None else self.Config()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config!r})"
+
+
+class DocumentStep(Step):
+    """A local step: looks at one document at a time."""
+
+    def process(self, doc: Document) -> Drop | Sequence[Cut] | None:
+        """Return ``Drop`` to remove the document, cuts (current-text offsets) to remove spans, or None."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class SpanKeys:
+    """Spans of a batch of texts with a 128-bit key each (parallel arrays, current-text offsets)."""
+
+    row: np.ndarray      # int64: index of the text in the batch
+    start: np.ndarray    # int64
+    end: np.ndarray      # int64
+    key: np.ndarray      # (n, 2) uint64: high, low
+
+
+class KeyedDedupStep(Step):
+    """A global step: later occurrences of an equal key are removed in favour of the first one.
+
+    ``whole_document = True`` makes a removed occurrence drop its whole document (exact dedup)."""
+
+    whole_document: ClassVar[bool] = False
+    reason: ClassVar[str]
+    similarity: ClassVar[float] = 1.0
+
+    def spans(self, texts: pa.LargeStringArray) -> SpanKeys:
+        raise NotImplementedError

@@ -1,0 +1,105 @@
+"""Text normalisation and 128-bit fingerprints for exact matching.
+
+The canonical form used by exact dedup: Unicode normalisation (NFC by default), optionally lower case,
+whitespace runs folded to one space with leading and trailing whitespace removed, i.e.
+``" ".join(unicodedata.normalize(form, text).split())``. Its fingerprint is XXH3-128 of the UTF-8 bytes.
+
+:func:`fingerprints` computes that for a whole Arrow string array. ASCII documents (the bulk of web text)
+are folded by a numba kernel in one pass over the array's byte buffer; the rest go through the Python
+expression above. Written by hand because nothing folds whitespace over Arrow buffers fast: measured on
+webdocs, ``pyarrow.compute``'s regex replace runs at ~60 MB/s, Python's ``split``/``join`` at ~125 MB/s,
+a multi-pass numpy version at ~50 MB/s (memory bound).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numba
+import numpy as np
+import pyarrow as pa
+import xxhash
+
+#: ASCII bytes that ``str.split()`` treats as whitespace: \t \n \v \f \r, \x1c-\x1f and space.
+_WS = np.zeros(256, dtype=bool)
+_WS[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_IDENTITY = np.arange(256, dtype=np.uint8)
+_LOWER = np.arange(256, dtype=np.uint8)
+_LOWER[65:91] += 32
+
+
+def canonical(text: str, *, normalization: str = "NFC", lowercase: bool = False,
+              fold_whitespace: bool = True) -> str:
+    """The canonical form of one text (reference implementation of what :func:`fingerprints` hashes)."""
+    if normalization != "none":
+        text = unicodedata.normalize(normalization, text)
+    if lowercase:
+        text = text.lower()
+    if fold_whitespace:
+        text = " ".join(text.split())
+    return text
+
+
+def _as_large_string(arr: pa.Array | pa.ChunkedArray) -> pa.LargeStringArray:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    return arr
+
+
+@numba.njit(cache=True, nogil=True)
+def _fold_kernel(data, starts, lengths, table, fold):  # pragma: no cover - compiled
+    """One pass over the bytes: map each byte through ``table`` (identity or ASCII lower case), fold
+    whitespace runs (dropping leading and trailing ones), and flag documents holding non-ASCII bytes."""
+    n = starts.shape[0]
+    out = np.empty(data.shape[0], dtype=np.uint8)
+    begins = np.empty(n, dtype=np.int64)
+    ends = np.empty(n, dtype=np.int64)
+    ascii_doc = np.ones(n, dtype=np.bool_)
+    w = 0
+    for d in range(n):
+        begins[d] = w
+        pending = False
+        for i in range(starts[d], starts[d] + lengths[d]):
+            c = data[i]
+            if c >= 128:
+                ascii_doc[d] = False
+            if fold and _WS[c]:
+                pending = w > begins[d]
+                continue
+            if pending:
+                out[w] = 32
+                w += 1
+                pending = False
+            out[w] = table[c]
+            w += 1
+        ends[d] = w
+    return out, begins, ends, ascii_doc
+
+
+def fingerprints(arr: pa.Array | pa.ChunkedArray, *, normalization: str = "NFC",
+                 lowercase: bool = False, fold_whitespace: bool = True) -> np.ndarray:
+    """XXH3-128 of the canonical form of every string: an ``(n, 2)`` uint64 array (high, low)."""
+    arr = _as_large_string(arr)
+    n = len(arr)
+    if n == 0:
+        return np.zeros((0, 2), dtype=np.uint64)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
+    base = int(offsets[0])
+    values = arr.buffers()[2]
+    data = (np.frombuffer(values, dtype=np.uint8)[base: int(offsets[-1])] if values is not None
+            else np.zeros(0, np.uint8))
+    folded, begins, ends, ascii_doc = _fold_kernel(
+        data, offsets[:-1] - base, np.diff(offsets), _LOWER if lowercase else _IDENTITY, fold_whitespace)
+
+    buf = memoryview(folded)
+    digests = []
+    for i, (b, e, is_ascii) in enumerate(zip(begins.tolist(), ends.tolist(), ascii_doc.tolist())):
+        if is_ascii:    # ASCII is invariant under NFC and NFKC, and the kernel did the rest
+            digests.append(xxhash.xxh3_128_digest(buf[b:e]))
+        else:
+            text = canonical(arr[i].as_py(), normalization=normalization, lowercase=lowercase,
+                             fold_whitespace=fold_whitespace)
+            digests.append(xxhash.xxh3_128_digest(text.encode("utf-8")))
+    return np.frombuffer(b"".join(digests), dtype=">u8").reshape(n, 2).astype(np.uint64)
