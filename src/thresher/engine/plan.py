@@ -21,7 +21,7 @@ from functools import cached_property
 import pyarrow as pa
 
 from ..config import RunConfig
-from ..registry import STEPS
+from .. import registry
 from ..steps import KeyedDedupStep, Step
 from .layout import Layout
 
@@ -35,7 +35,7 @@ class Segment:
 def make_segments(steps: list[str]) -> tuple[Segment, ...]:
     segs, local = [], []
     for name in steps:
-        if issubclass(STEPS[name], KeyedDedupStep):
+        if issubclass(registry.STEPS[name], KeyedDedupStep):
             segs.append(Segment(tuple(local), name))
             local = []
         else:
@@ -82,7 +82,7 @@ class Plan:
 
     @cached_property
     def _steps(self) -> dict[str, Step]:
-        return {name: STEPS[name](self.config.step_options.get(name)) for name in self.steps}
+        return {name: registry.STEPS[name](self.config.step_options.get(name)) for name in self.steps}
 
     def step(self, name: str) -> Step:
         return self._steps[name]

@@ -20,7 +20,7 @@ from ..config import RunConfig
 from ..errors import OutputError, PhaseError
 from ..io.inputs import InputFile
 from ..io.readers import iter_chunks
-from ..registry import STEPS
+from .. import registry
 from .executor import Executor
 from .layout import Layout, read_json, write_json
 from .plan import Plan, schema_from_b64
@@ -49,7 +49,7 @@ def _run_identity(config: RunConfig, steps: list[str], files: list[InputFile]) -
     return {
         "config_hash": config.hash(),
         "config": config.output_affecting(),
-        "steps": [{"name": n, "version": STEPS[n].version} for n in steps],
+        "steps": [{"name": n, "version": registry.STEPS[n].version} for n in steps],
         "inputs": [f.describe() for f in files],
     }
 
@@ -118,7 +118,7 @@ class Runner:
             "thresher": __version__, "inputs": [f.describe() for f in self.files]
             if previous is None else None, "after": previous, "shards": shards,
             "partitions": self.plan.partitions, "step": step,
-            "step_version": STEPS[step].version if step else None, "wall_seconds": round(wall, 3),
+            "step_version": registry.STEPS[step].version if step else None, "wall_seconds": round(wall, 3),
             "tasks": tasks,
         })
 

@@ -137,7 +137,7 @@ def _parse_jsonl(chunk: Chunk, b: _Builder) -> None:
     text_field, id_field = cfg.text_field, cfg.id_field
     data: bytes = chunk.payload
     offset = chunk.byte_offset
-    lines = data.split(b"\n")
+    lines = data.split(b"\n") if data else []
     if data.endswith(b"\n"):
         lines.pop()
     for i, line in enumerate(lines):

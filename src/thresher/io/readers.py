@@ -80,7 +80,7 @@ def _gzip_blocks(fh: BinaryIO) -> Iterator[bytes]:
     with gzip.GzipFile(fileobj=fh) as gz:
         while True:
             try:
-                out = gz.read(BLOCK)
+                out = gz.read1(1 << 16)   # small reads: the data before a fault is kept
             except EOFError as exc:
                 raise _Truncated(f"truncated gzip stream: {exc}") from exc
             except (gzip.BadGzipFile, zlib.error, OSError) as exc:
@@ -118,11 +118,15 @@ def _jsonl_chunks(f: InputFile, shard_bytes: int, start_index: int) -> Iterator[
                 data = tail + block
                 end = data.rfind(b"\n") + 1
                 tail = data[end:]
-                if end:
-                    pending.append(data[:end])
-                    pending_bytes += end
-                    pending_lines += data.count(b"\n", 0, end)
-                    if pending_bytes >= shard_bytes:
+                pos = 0
+                while pos < end:   # cut at the first line end once a shard has shard_bytes
+                    cut_at = data.find(b"\n", pos + max(shard_bytes - pending_bytes, 1) - 1, end)
+                    stop = end if cut_at == -1 else cut_at + 1
+                    pending.append(data[pos:stop])
+                    pending_bytes += stop - pos
+                    pending_lines += data.count(b"\n", pos, stop)
+                    pos = stop
+                    if cut_at != -1:
                         yield cut()
         except _Truncated as exc:
             error = {"file": f.path, "line": None, "byte_offset": None, "kind": exc.kind, "error": str(exc), "raw": tail}

@@ -1,0 +1,69 @@
+import random
+
+import pytest
+
+from thresher.documents import EditedText, apply_removals, covers
+
+
+def test_apply_removals_deletes_and_replaces():
+    text = "Call me at 555-1234 or mail a@b.c today"
+    rows = [(11, 19, "<PHONE>"), (28, 33, "<EMAIL>"), (33, 39, None)]
+    assert apply_removals(text, rows) == "Call me at <PHONE> or mail <EMAIL>"
+
+
+def test_apply_removals_refuses_overlap_and_out_of_range():
+    with pytest.raises(ValueError, match="overlaps"):
+        apply_removals("abcdef", [(0, 3, None), (2, 4, None)])
+    with pytest.raises(ValueError, match="outside"):
+        apply_removals("abc", [(1, 9, None)])
+
+
+def test_covers():
+    assert covers(10, [(0, 4), (4, 10)])
+    assert covers(10, [(0, 10), (2, 3)])
+    assert not covers(10, [(0, 4), (5, 10)])
+    assert covers(0, [])
+
+
+def test_to_original_maps_through_earlier_edits():
+    e = EditedText("0123456789", [(2, 4, None), (6, 7, None)])
+    assert e.current == "0145789"
+    # current "45" (offsets 2..4) is original 4..6; current "1457" spans two kept runs
+    assert e.to_original(2, 4) == [(4, 6)]
+    assert e.to_original(1, 5) == [(1, 2), (4, 6), (7, 8)]
+
+
+def test_to_original_refuses_cut_into_replacement():
+    e = EditedText("mail a@b.c now", [(5, 10, "<EMAIL>")])
+    assert e.current == "mail <EMAIL> now"
+    assert e.to_original(0, 4) == [(0, 4)]
+    assert e.to_original(13, 16) == [(11, 14)]
+    with pytest.raises(ValueError, match="replacement"):
+        e.to_original(3, 8)
+
+
+def test_kept_within_skips_removed_pieces():
+    e = EditedText("0123456789", [(2, 4, None), (6, 7, None)])
+    assert e.kept_within(0, 10) == [(0, 2), (4, 6), (7, 10)]
+    assert e.kept_within(3, 6) == [(4, 6)]
+    assert e.kept_within(2, 4) == []
+
+
+def test_random_edit_sequences_keep_the_invariant():
+    rng = random.Random(3)
+    for _ in range(300):
+        original = "".join(rng.choice("ab \n") for _ in range(rng.randint(0, 40)))
+        e = EditedText(original)
+        rows = []
+        for _ in range(rng.randint(0, 4)):
+            cur = e.current
+            if not cur:
+                break
+            a = rng.randrange(len(cur))
+            b = rng.randint(a, len(cur))
+            pieces = e.to_original(a, b)
+            expected = cur[:a] + cur[b:]
+            e.add([(s, t, None) for s, t in pieces])
+            rows += [(s, t, None) for s, t in pieces]
+            assert e.current == expected
+        assert apply_removals(original, rows) == e.current

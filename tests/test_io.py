@@ -1,0 +1,171 @@
+"""Readers: chunking, decompression faults, and every kind of bad record → quarantine with file and line."""
+
+import gzip
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from thresher import InputConfig, InputError
+from thresher.io.inputs import expand_inputs
+from thresher.io.parse import FIELD_PREFIX, parse_chunk
+from thresher.io.readers import iter_chunks
+
+
+def parse_all(paths, shard_bytes=1 << 30, **cfg):
+    files = expand_inputs([str(p) for p in paths])
+    tables, quarantine, json_fields = [], [], []
+    for chunk in iter_chunks(files, shard_bytes=shard_bytes):
+        parsed = parse_chunk(chunk, InputConfig(**cfg), source_column="source")
+        tables.append(parsed.table)
+        quarantine += parsed.quarantine
+        json_fields += parsed.json_fields
+    return tables, quarantine, json_fields
+
+
+def lines(n, start=0):
+    return b"".join(orjson.dumps({"id": f"d{i}", "text": f"document number {i}"}) + b"\n"
+                    for i in range(start, start + n))
+
+
+def test_expand_inputs_orders_and_rejects(tmp_path):
+    (tmp_path / "b").mkdir()
+    for name in ["b/2.txt", "b/1.txt", "a.jsonl", "skip.csv"]:
+        (tmp_path / name).write_text("x")
+    files = expand_inputs([tmp_path / "b", tmp_path / "a.jsonl", tmp_path / "b" / "1.txt"])
+    assert [f.path.rsplit("/", 1)[1] for f in files] == ["1.txt", "2.txt", "a.jsonl"]
+    with pytest.raises(InputError, match="does not exist"):
+        expand_inputs([tmp_path / "missing"])
+    with pytest.raises(InputError, match="unsupported file type"):
+        expand_inputs([tmp_path / "skip.csv"])
+    with pytest.raises(InputError, match="matches no"):
+        expand_inputs([str(tmp_path / "*.nothing")])
+
+
+def test_jsonl_chunks_cut_at_lines_and_number_them(tmp_path):
+    p = tmp_path / "c.jsonl"
+    p.write_bytes(lines(1000))
+    files = expand_inputs([p])
+    chunks = list(iter_chunks(files, shard_bytes=4000))
+    assert len(chunks) > 5
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert sum(c.payload.count(b"\n") for c in chunks) == 1000
+    assert chunks[1].first_line == chunks[0].payload.count(b"\n") + 1
+    assert chunks[1].byte_offset == len(chunks[0].payload)
+    tables, q, _ = parse_all([p], shard_bytes=4000)
+    ids = [i for t in tables for i in t.column("id").to_pylist()]
+    assert ids == [f"d{i}" for i in range(1000)] and q == []
+
+
+@pytest.mark.parametrize("suffix", [".jsonl.gz", ".jsonl.zst"])
+def test_compressed_and_truncated_archives(tmp_path, suffix):
+    data = lines(20000)
+    comp = gzip.compress(data) if suffix.endswith("gz") else zstandard.ZstdCompressor().compress(data)
+    good = tmp_path / f"good{suffix}"
+    good.write_bytes(comp)
+    tables, q, _ = parse_all([good])
+    assert sum(t.num_rows for t in tables) == 20000 and q == []
+
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(comp[: len(comp) // 2])
+    tables, q, _ = parse_all([cut])
+    read = sum(t.num_rows for t in tables)
+    assert 0 < read < 20000
+    assert len(q) == 1 and q[0]["kind"] == "truncated"
+    assert q[0]["file"] == str(cut) and q[0]["line"] == read + 1
+    assert "truncated" in q[0]["error"]
+
+
+def test_multi_frame_zstd_is_read_whole(tmp_path):
+    c = zstandard.ZstdCompressor()
+    p = tmp_path / "frames.jsonl.zst"
+    p.write_bytes(c.compress(lines(10)) + c.compress(lines(10, 10)))
+    tables, q, _ = parse_all([p])
+    assert sum(t.num_rows for t in tables) == 20 and q == []
+
+
+def test_every_bad_jsonl_record_is_quarantined_with_its_line(tmp_path):
+    p = tmp_path / "bad.jsonl"
+    p.write_bytes(
+        b'{"id": "ok1", "text": "fine"}\n'
+        b'{"id": "x", "text": "caf\xe9"}\n'        # invalid UTF-8
+        b'this is not json\n'
+        b'{"id": "y", "body": "no text field"}\n'
+        b'{"id": "z", "text": 42}\n'
+        b'[1, 2]\n'
+        b'\n'
+        b'{"id": "e", "text": ""}\n'
+        b'{"id": "big", "text": "ok", "n": 123456789012345678901234567890}\n'
+        b'{"text": "no id"}\n'
+    )
+    tables, q, _ = parse_all([p])
+    kinds = [(r["line"], r["kind"]) for r in q]
+    assert kinds == [(2, "invalid_utf8"), (3, "invalid_json"), (4, "missing_text"), (5, "missing_text"),
+                     (6, "not_object"), (7, "blank_line"), (8, "empty_document")]
+    assert all(r["file"] == str(p) for r in q)
+    assert q[1]["raw"] == b"this is not json"
+    ids = tables[0].column("id").to_pylist()
+    assert ids == ["ok1", "big", f"{p}:10"]
+
+
+def test_txt_invalid_utf8_empty_and_exact_decoding(tmp_path):
+    (tmp_path / "a.txt").write_bytes("\ufeffline one\r\nline two\n".encode())
+    (tmp_path / "b.txt").write_bytes(b"good line\nbad \xff byte\n")
+    (tmp_path / "c.txt").write_bytes(b"")
+    tables, q, _ = parse_all([tmp_path])
+    t = tables[0]
+    assert t.column("id").to_pylist() == ["a"]
+    assert t.column("text").to_pylist() == ["\ufeffline one\r\nline two\n"]   # exactly as stored
+    assert [(r["file"].rsplit("/", 1)[1], r["line"], r["byte_offset"], r["kind"]) for r in q] == [
+        ("b.txt", 2, 14, "invalid_utf8"), ("c.txt", None, None, "empty_document")]
+
+
+def test_empty_jsonl_file_is_a_quarantine_record(tmp_path):
+    p = tmp_path / "empty.jsonl"
+    p.write_bytes(b"")
+    tables, q, _ = parse_all([p])
+    assert sum(t.num_rows for t in tables) == 0
+    assert [r["kind"] for r in q] == ["empty_file"]
+
+
+def test_huge_document_and_max_doc_chars(tmp_path):
+    big = "word " * 10_000_000   # 50 MB
+    p = tmp_path / "big.jsonl"
+    p.write_bytes(orjson.dumps({"id": "huge", "text": big}) + b"\n")
+    tables, q, _ = parse_all([p])
+    assert tables[0].column("text")[0].as_py() == big and q == []
+    tables, q, _ = parse_all([p], max_doc_chars=1000)
+    assert tables[0].num_rows == 0 and q[0]["kind"] == "too_large"
+
+
+def test_carried_fields_keep_types_and_mixed_types_become_json(tmp_path):
+    p = tmp_path / "f.jsonl"
+    recs = [{"id": "a", "text": "t", "url": "u1", "meta": {"k": 1}, "when": 2020},
+            {"id": "b", "text": "t", "url": "u2", "when": "2020-01"}]
+    p.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in recs))
+    tables, q, json_fields = parse_all([p])
+    t = tables[0]
+    assert t.column(FIELD_PREFIX + "url").to_pylist() == ["u1", "u2"]
+    assert t.column(FIELD_PREFIX + "meta").to_pylist() == [{"k": 1}, None]
+    assert json_fields == ["when"]
+    assert t.column(FIELD_PREFIX + "when").to_pylist() == ["2020", '"2020-01"']
+
+
+def test_source_field_collision_names_the_fix(tmp_path):
+    p = tmp_path / "s.jsonl"
+    p.write_bytes(b'{"id": "a", "text": "t", "source": "cc"}\n')
+    with pytest.raises(InputError, match="source_column"):
+        parse_all([p])
+
+
+def test_parquet_input_keeps_typed_columns(tmp_path):
+    p = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": ["one", None, "three"],
+                             "score": pa.array([0.5, 0.7, 0.9], pa.float32())}), p, row_group_size=1)
+    tables, q, _ = parse_all([p], shard_bytes=1)
+    kept = pa.concat_tables(tables)
+    assert kept.column("id").to_pylist() == ["a", "c"]
+    assert kept.column(FIELD_PREFIX + "score").type == pa.float32()
+    assert [(r["line"], r["kind"]) for r in q] == [(2, "missing_text")]

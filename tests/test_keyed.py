@@ -1,0 +1,41 @@
+import numpy as np
+import pyarrow as pa
+
+from thresher.engine.keyed import resolve
+
+
+def records(rows):
+    hi, lo, key, start, end, ids = zip(*rows)
+    return pa.table({"hi": pa.array(hi, pa.uint64()), "lo": pa.array(lo, pa.uint64()),
+                     "_key": pa.array(key, pa.int64()), "start": pa.array(start, pa.int64()),
+                     "end": pa.array(end, pa.int64()), "id": pa.array(ids)})
+
+
+def test_first_occurrence_in_corpus_order_is_kept():
+    t = records([
+        (1, 1, 50, 0, 10, "late"),
+        (1, 1, 7, 0, 12, "first"),
+        (2, 9, 3, 0, 5, "alone"),
+        (1, 1, 20, 0, 11, "middle"),
+        (1, 2, 21, 0, 11, "other-low-bits"),
+    ])
+    d = resolve(t).to_pylist()
+    assert d == [
+        {"_key": 20, "start": 0, "end": 11, "dup_of_id": "first", "dup_of_start": 0, "dup_of_end": 12},
+        {"_key": 50, "start": 0, "end": 10, "dup_of_id": "first", "dup_of_start": 0, "dup_of_end": 12},
+    ]
+
+
+def test_same_document_spans_order_by_start():
+    t = records([(5, 5, 1, 100, 130, "d"), (5, 5, 1, 10, 40, "d")])
+    assert resolve(t).to_pylist() == [
+        {"_key": 1, "start": 100, "end": 130, "dup_of_id": "d", "dup_of_start": 10, "dup_of_end": 40}]
+
+
+def test_input_order_does_not_matter():
+    rng = np.random.default_rng(0)
+    rows = [(int(rng.integers(0, 50)), 0, i, 0, 1, f"d{i}") for i in range(2000)]
+    a = resolve(records(rows))
+    b = resolve(records(rows[::-1]))
+    assert a.equals(b)
+    assert a.num_rows == 2000 - len({r[0] for r in rows})

@@ -1,0 +1,247 @@
+"""End-to-end runs of the library and the CLI on real files. Every run verifies the OUT invariant."""
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+import thresher
+from thresher import Cut, DocumentStep, Drop, OutputError, PhaseError
+from thresher.engine.layout import Layout, read_json, write_json
+
+from conftest import (EXAMPLES, ROOT, assert_verified, cli, cli_ok, make_corpus, output_bytes, run_ok,
+                       shared_path)
+
+
+def removals(out):
+    return pq.read_table(out / "removals").to_pylist()
+
+
+def test_seeds_cli(tmp_path):
+    seeds = shared_path("seeds")
+    out = tmp_path / "out"
+    proc = cli_ok("run", str(seeds), "--output", str(out), out=out)
+    assert "thresher run" in proc.stdout
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["total"]["docs_in"] == 2 and stats["total"]["docs_out"] == 2
+    s = stats["steps"]["exact"]
+    assert s["chars_in"] == s["chars_out"] == stats["input"]["chars"]
+    assert sorted(p.name for p in (out / "manifests").iterdir()) == [
+        "exact.reduce.json", "ingest.json", "pass1.json"]
+    assert not (out / "_work").exists()
+
+
+def test_examples_find_every_exact_copy(tmp_path):
+    out = tmp_path / "out"
+    stats = run_ok([EXAMPLES], out, workers=2)
+    rows = {r["doc_id"]: r for r in removals(out)}
+    assert {k: v["dup_of_id"] for k, v in rows.items()} == {
+        "bees-cooling": "bees-cooling-copy",          # corpus order: "-copy.txt" sorts first
+        "mountain-railway": "mountain-railway-mirror",
+        "tomatoes": "tomatoes-whitespace",            # equal once whitespace is folded
+        "t2-p2": "t2-p1", "t4-p2": "t4-p1"}
+    assert all(r["similarity"] == 1.0 and r["reason"] == "exact" and r["start"] == 0 for r in rows.values())
+    q = pq.read_table(out / "quarantine").to_pylist()
+    assert [(r["file"], r["line"], r["kind"]) for r in q] == [("examples/forum.jsonl", 7, "invalid_json")] \
+        or [(r["line"], r["kind"]) for r in q] == [(7, "invalid_json")]
+    t = stats["total"]
+    assert (t["docs_in"], t["docs_out"], t["quarantined"]) == (25, 20, 1)
+    removed = stats["steps"]["exact"]["removals"]["exact"]
+    assert removed["rows"] == 5
+    assert stats["steps"]["exact"]["chars_in"] - removed["chars"] == stats["steps"]["exact"]["chars_out"]
+    docs = pq.read_table(out / "documents")
+    assert docs.column_names == ["id", "text", "source", "url", "author", "tags"]
+
+
+def test_workers_and_formats_give_identical_bytes(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    make_corpus(corpus, docs=3000, copy_fraction=0.2)
+    outs = {}
+    for w in (1, 2):
+        for fmt in ("parquet", "jsonl"):
+            out = tmp_path / f"o{w}{fmt}"
+            run_ok([corpus], out, workers=w, format=fmt, config={"engine": {"shard_mb": 0.05}})
+            outs[(w, fmt)] = output_bytes(out)
+    assert outs[(1, "parquet")] == outs[(2, "parquet")]
+    assert outs[(1, "jsonl")] == outs[(2, "jsonl")]
+    assert len(outs[(1, "parquet")]) > 10   # many shards
+
+
+def test_jsonl_output_carries_fields_unchanged(tmp_path):
+    p = tmp_path / "f.jsonl"
+    recs = [{"id": "a", "text": "one", "meta": {"k": [1, 2]}, "when": 2020},
+            {"id": "b", "text": "two", "when": "2020-01", "score": 1.5}]
+    p.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in recs))
+    out = tmp_path / "out"
+    run_ok([p], out, format="jsonl")
+    got = [orjson.loads(line) for line in (out / "documents" / "part-000000.jsonl").read_bytes().splitlines()]
+    assert got[0] == {"id": "a", "text": "one", "source": str(p), "meta": {"k": [1, 2]}, "when": 2020,
+                      "score": None}
+    assert got[1]["when"] == "2020-01" and got[1]["score"] == 1.5
+
+
+def test_bad_inputs_end_to_end(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "bad_utf8.txt").write_bytes(b"caf\xe9 au lait\n")
+    (d / "empty.txt").write_bytes(b"")
+    (d / "good.txt").write_text("A perfectly good document.\n")
+    (d / "lines.jsonl").write_bytes(
+        b'{"id": "j1", "text": "fine"}\nnot json\n{"id": "j2"}\n{"id": "j3", "text": "\xff"}\n'
+        b'{"id": "j4", "text": ""}\n')
+    (d / "empty.jsonl").write_bytes(b"")
+    data = b"".join(orjson.dumps({"id": f"z{i}", "text": f"doc {i}"}) + b"\n" for i in range(5000))
+    (d / "trunc.jsonl.gz").write_bytes(gzip.compress(data)[:-40])
+    (d / "trunc.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(data)[:-40])
+    (d / "big.jsonl").write_bytes(orjson.dumps({"id": "big", "text": "x" * 50_000_000}) + b"\n")
+    out = tmp_path / "out"
+    cli_ok("run", str(d), "--output", str(out), "--workers", "2", out=out)
+    q = pq.read_table(out / "quarantine").to_pylist()
+    got = sorted((os.path.basename(r["file"]), r["kind"]) for r in q)
+    assert got == sorted([
+        ("bad_utf8.txt", "invalid_utf8"), ("empty.txt", "empty_document"),
+        ("lines.jsonl", "invalid_json"), ("lines.jsonl", "missing_text"), ("lines.jsonl", "invalid_utf8"),
+        ("lines.jsonl", "empty_document"), ("empty.jsonl", "empty_file"),
+        ("trunc.jsonl.gz", "truncated"), ("trunc.jsonl.zst", "truncated")])
+    stats = read_json(out / "stats.json")
+    assert stats["total"]["quarantined"] == len(q)
+    assert sum(stats["input"]["quarantined"].values()) == len(q)
+    kept = pq.read_table(out / "documents", columns=["id"]).column("id").to_pylist()
+    assert "big" in kept and "good" in kept and "j1" in kept
+
+
+def test_missing_input_and_usage_errors_exit_2(tmp_path):
+    proc = cli("run", "nope/missing.jsonl", "--output", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "nope/missing.jsonl does not exist" in proc.stderr
+    proc = cli("run", str(EXAMPLES), "--output", str(tmp_path / "o"), "--steps", "exakt")
+    assert proc.returncode == 2 and "did you mean 'exact'" in proc.stderr
+    cfg = tmp_path / "t.toml"
+    cfg.write_text("[engine]\nworker = 2\n")
+    proc = cli("run", str(EXAMPLES), "--output", str(tmp_path / "o"), "--config", str(cfg))
+    assert proc.returncode == 2 and "did you mean 'engine.workers'" in proc.stderr
+    proc = cli("run", "--output", str(tmp_path / "o"))
+    assert proc.returncode == 2
+
+
+def test_output_with_another_config_is_refused_unless_overwrite(tmp_path):
+    out = tmp_path / "out"
+    cli_ok("run", str(EXAMPLES), "-o", str(out), "-q", out=out)
+    before = output_bytes(out)
+    cfg = tmp_path / "t.toml"
+    cfg.write_text("[exact]\nlowercase = true\n")
+    proc = cli("run", str(EXAMPLES), "-o", str(out), "-c", str(cfg), "-q")
+    assert proc.returncode == 2 and "another config" in proc.stderr and "--overwrite" in proc.stderr
+    assert output_bytes(out) == before
+    cli_ok("run", str(EXAMPLES), "-o", str(out), "-c", str(cfg), "-q", "--overwrite", out=out)
+    # a finished run started again is not redone
+    t0 = time.perf_counter()
+    stats = thresher.run([str(EXAMPLES)], str(out), config=cfg)
+    assert stats == read_json(out / "stats.json") and time.perf_counter() - t0 < 5
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "file").write_text("x")
+    with pytest.raises(OutputError, match="holds no thresher run"):
+        thresher.run([str(EXAMPLES)], str(tmp_path / "junk"))
+
+
+def test_a_phase_refuses_a_previous_phase_of_another_config(tmp_path):
+    out = tmp_path / "out"
+    run_ok([EXAMPLES], out, workers=1, config={"output": {"keep_work": True}})
+    lay = Layout(out)
+    m = read_json(lay.phase_manifest("exact.reduce"))
+    write_json(lay.phase_manifest("exact.reduce"), {**m, "config_hash": "0000"})
+    os.remove(lay.phase_manifest("pass1"))
+    manifest = read_json(lay.run_manifest)
+    write_json(lay.run_manifest, {**manifest, "status": "running"})
+    with pytest.raises(PhaseError, match="exact.reduce.*made with config 0000"):
+        thresher.run([str(EXAMPLES)], str(out), workers=1, config={"output": {"keep_work": True}})
+
+
+class Shout(DocumentStep):
+    """A test-only local step: drops documents mentioning 'drop me', removes each 'NOISE' word."""
+
+    name = "shout"
+
+    def process(self, doc):
+        if "drop me" in doc.text:
+            return Drop("test_drop")
+        cuts, i = [], doc.text.find("NOISE")
+        while i != -1:
+            cuts.append(Cut(i, i + 5, "test_noise"))
+            i = doc.text.find("NOISE", i + 5)
+        return cuts
+
+
+def test_local_steps_plug_into_the_engine_before_and_after_a_global_one(tmp_path, monkeypatch):
+    from thresher import registry
+
+    monkeypatch.setattr(registry, "STEPS", {**registry.STEPS, "shout": Shout})
+    monkeypatch.setattr(registry, "CANONICAL_ORDER", ("shout", *registry.CANONICAL_ORDER))
+    p = tmp_path / "in.jsonl"
+    docs = ["alpha NOISE beta", "alpha beta", "NOISE NOISE gamma", "please drop me", "gamma"]
+    p.write_bytes(b"".join(orjson.dumps({"id": f"d{i}", "text": t}) + b"\n" for i, t in enumerate(docs)))
+    out = tmp_path / "out"
+    stats = run_ok([p], out, steps=["shout", "exact"], workers=1)
+    kept = dict(zip(*pq.read_table(out / "documents").select(["id", "text"]).to_pydict().values()))
+    # d0 becomes "alpha  beta", equal to d1 after whitespace folding, so exact keeps d0 and drops d1
+    assert kept == {"d0": "alpha  beta", "d2": "  gamma"}
+    assert stats["steps"]["shout"]["removals"] == {"test_noise": {"rows": 3, "chars": 15},
+                                                   "test_drop": {"rows": 1, "chars": 14}}
+    rows = {(r["doc_id"], r["reason"]) for r in removals(out)}
+    assert ("d1", "exact") in rows and ("d4", "exact") in rows
+
+
+def test_two_hundred_thousand_documents_with_copies(tmp_path):
+    corpus = tmp_path / "big.jsonl"
+    first_of = make_corpus(corpus, docs=200_000, copy_fraction=0.2)
+    assert len(first_of) > 35_000
+    out = tmp_path / "out"
+    stats = run_ok([corpus], out, workers=2, config={"engine": {"shard_mb": 4}})
+    got = {r["doc_id"]: r["dup_of_id"] for r in removals(out)}
+    # make_corpus records the copied document; the kept twin is the first of its equal texts
+    assert set(got) == set(first_of)
+    assert all(got[c] == first_of[c] or got[c] in first_of.values() for c in first_of)
+    assert stats["total"]["docs_out"] == 200_000 - len(first_of)
+
+
+def _kill_when(proc, folder, count, timeout=120):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if folder.exists() and len(list(folder.glob("*.json"))) >= count:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    return False
+
+
+@pytest.mark.parametrize("phase,count", [("ingest", 3), ("pass1", 2)])
+def test_killed_run_resumes_to_identical_bytes(tmp_path, phase, count):
+    corpus = tmp_path / "c.jsonl"
+    make_corpus(corpus, docs=60_000, copy_fraction=0.2)
+    cfg = tmp_path / "t.toml"
+    cfg.write_text("[engine]\nshard_mb = 0.5\n")
+    ref = tmp_path / "ref"
+    cli_ok("run", str(corpus), "-o", str(ref), "-c", str(cfg), "-w", "2", "-q", out=ref)
+
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "thresher", "run", str(corpus), "-o", str(out), "-c", str(cfg),
+            "-w", "2", "-q"]
+    proc = subprocess.Popen(args, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    killed = _kill_when(proc, out / "_work" / "done" / phase, count)
+    assert killed, "the run ended before it could be killed; make the corpus bigger"
+    assert read_json(out / "manifest.json")["status"] == "running"
+    cli_ok("run", str(corpus), "-o", str(out), "-c", str(cfg), "-w", "2", "-q", out=out)
+    assert read_json(out / "stats.json")["resumed"] is True
+    assert output_bytes(out) == output_bytes(ref)
