@@ -60,17 +60,19 @@ def test_jsonl_chunks_cut_at_lines_and_number_them(tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".jsonl.gz", ".jsonl.zst"])
-def test_compressed_and_truncated_archives(tmp_path, suffix):
+@pytest.mark.parametrize("shard_bytes", [1 << 30, 5_000], ids=["read-by-worker", "streamed-by-driver"])
+def test_compressed_and_truncated_archives(tmp_path, suffix, shard_bytes):
     data = lines(20000)
     comp = gzip.compress(data) if suffix.endswith("gz") else zstandard.ZstdCompressor().compress(data)
     good = tmp_path / f"good{suffix}"
     good.write_bytes(comp)
-    tables, q, _ = parse_all([good])
+    assert len(comp) > shard_bytes or shard_bytes == 1 << 30   # which path is under test
+    tables, q, _ = parse_all([good], shard_bytes=shard_bytes)
     assert sum(t.num_rows for t in tables) == 20000 and q == []
 
     cut = tmp_path / f"cut{suffix}"
     cut.write_bytes(comp[: len(comp) // 2])
-    tables, q, _ = parse_all([cut])
+    tables, q, _ = parse_all([cut], shard_bytes=shard_bytes)
     read = sum(t.num_rows for t in tables)
     assert 0 < read < 20000
     assert len(q) == 1 and q[0]["kind"] == "truncated"

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from thresher.text.normalize import canonical, fingerprints
 
-ALPHABET = st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x1fabAB.,\u00a0\u00e9e\u0301\u3000\u2028ß\U0001f600"))
+ALPHABET = st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x1fabAB.,\u00a0\x85\u1680\u2005\u202f\u205f\u00e9e\u0301\u3000\u2028ß\uff21\U0001f600"))
 
 
 def reference(texts, **kw):

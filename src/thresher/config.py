@@ -69,8 +69,9 @@ class EngineConfig:
                              min=0.001)
     partitions: int = option(0, "Hash partitions of global steps; 0 = one per 4 GB of input, at least 1.",
                              min=0, max=65536)
-    work_compression: Literal["lz4", "zstd", "none"] = option(
-        "lz4", "Compression of intermediate shards in OUT/_work.")
+    work_compression: Literal["none", "lz4", "zstd"] = option(
+        "none", "Compression of intermediate shards in OUT/_work ('none' is fastest; 'lz4' halves the "
+        "scratch disk for ~20% more time).")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,7 +2,7 @@
 
 - :class:`DocumentStep` (local, per document): ``process(doc) -> Drop | list[Cut] | None``.
   Filters and span removers (boilerplate, quality, PII) are this kind.
-- :class:`KeyedDedupStep` (global): ``spans(texts) -> SpanKeys``: the spans of each current text and a
+- :class:`KeyedDedupStep` (global): ``spans(texts, lengths) -> SpanKeys``: the spans of each current text and a
   128-bit key for each. The engine partitions keys by hash on disk, keeps the first occurrence of each key
   in corpus order and removes every later one, recording the kept twin. Exact document dedup is this
   kind (one span per document); paragraph dedup will be too.
@@ -68,5 +68,6 @@ class KeyedDedupStep(Step):
     reason: ClassVar[str]
     similarity: ClassVar[float] = 1.0
 
-    def spans(self, texts: pa.LargeStringArray) -> SpanKeys:
+    def spans(self, texts: pa.LargeStringArray, lengths: np.ndarray) -> SpanKeys:
+        """Spans and keys of ``texts`` (current texts; ``lengths`` their lengths in characters)."""
         raise NotImplementedError

@@ -34,13 +34,13 @@ class ExactDedup(KeyedDedupStep):
     whole_document = True
     reason = "exact"
 
-    def spans(self, texts: pa.LargeStringArray) -> SpanKeys:
+    def spans(self, texts: pa.LargeStringArray, lengths: np.ndarray) -> SpanKeys:
         c = self.config
         n = len(texts)
         return SpanKeys(
             row=np.arange(n, dtype=np.int64),
             start=np.zeros(n, dtype=np.int64),
-            end=pa.compute.utf8_length(texts).to_numpy(zero_copy_only=False).astype(np.int64),
+            end=np.asarray(lengths, dtype=np.int64),
             key=fingerprints(texts, normalization=c.normalization, lowercase=c.lowercase,
                              fold_whitespace=c.fold_whitespace),
         )

@@ -47,11 +47,15 @@ class InlineExecutor(Executor):
 
 
 def _init_worker() -> None:
-    # one worker = one core: keep Arrow's and numba's own thread pools out of each other's way
+    # one worker = one core: keep Arrow's own thread pools out of each other's way
     import pyarrow as pa
 
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
+    # load the compiled kernels now, while the driver reads the first chunks
+    from ..text.normalize import fingerprints
+
+    fingerprints(pa.array(["warm up"]))
 
 
 class LocalExecutor(Executor):

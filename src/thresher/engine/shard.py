@@ -91,7 +91,7 @@ class ShardState:
     def current_texts(self, rows: np.ndarray) -> pa.LargeStringArray:
         """Current texts of ``rows`` as one Arrow array (zero-copy when nothing was edited)."""
         if not self.edited:
-            col = self.texts.take(pa.array(rows, pa.int64()))
+            col = self.texts if len(rows) == self.n else self.texts.take(pa.array(rows, pa.int64()))
             return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
         return string_array([self.current(int(r)) for r in rows])
 
@@ -207,7 +207,7 @@ class ShardState:
         stats = StepStats()
         t0 = time.perf_counter()
         rows = np.flatnonzero(self.alive)
-        sk = step.spans(self.current_texts(rows))
+        sk = step.spans(self.current_texts(rows), self.cur_len[rows])
         doc_rows = rows[sk.row]
         if step.whole_document:
             start, end = np.zeros(len(doc_rows), np.int64), self.orig_len[doc_rows]
@@ -251,7 +251,7 @@ class ShardState:
     def kept_documents(self) -> pa.Table:
         """Live documents with their current text (the rows of OUT/documents)."""
         rows = np.flatnonzero(self.alive)
-        t = self.table.take(pa.array(rows, pa.int64()))
+        t = self.table if len(rows) == self.n else self.table.take(pa.array(rows, pa.int64()))
         if self.edited:
             t = t.set_column(t.schema.get_field_index("text"), "text", self.current_texts(rows))
         return t

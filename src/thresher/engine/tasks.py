@@ -155,7 +155,7 @@ def ingest_task(arg: tuple[Plan, Chunk]) -> dict[str, Any]:
     result = _run_pass(plan, 0, st)
     result.update({
         "shard": chunk.index,
-        "input": {"bytes": chunk.nbytes, "docs": parsed.table.num_rows,
+        "input": {"bytes": parsed.nbytes, "docs": parsed.table.num_rows,
                   "chars": int(st.orig_len.sum()), "seconds": parse_seconds,
                   "quarantined": dict(Counter(q["kind"] for q in parsed.quarantine))},
         "schema": schema_to_b64(fields), "json_fields": parsed.json_fields,

@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 from ..config import InputConfig
 from ..documents import KEY_SHIFT, QUARANTINE_SCHEMA
 from ..errors import InputError
-from .readers import Chunk
+from .inputs import InputFile
+from .readers import Chunk, load_whole_file
 
 FIELD_PREFIX = "field."
 
@@ -31,6 +32,7 @@ class Parsed:
     table: pa.Table
     quarantine: list[dict]
     json_fields: list[str] = field(default_factory=list)
+    nbytes: int = 0   # bytes of (decompressed) input read
 
 
 def string_array(values: list[str]) -> pa.Array:
@@ -217,9 +219,13 @@ def _parse_parquet(chunk: Chunk, b: _Builder) -> None:
 
 
 def parse_chunk(chunk: Chunk, cfg: InputConfig, *, source_column: str) -> Parsed:
+    if isinstance(chunk.payload, InputFile):
+        chunk = load_whole_file(chunk)
     b = _Builder(chunk, cfg, source_column)
     {"jsonl": _parse_jsonl, "txt": _parse_txt, "parquet": _parse_parquet}[chunk.kind](chunk, b)
-    return b.build(chunk.index)
+    parsed = b.build(chunk.index)
+    parsed.nbytes = chunk.nbytes
+    return parsed
 
 
 def quarantine_table(rows: list[dict]) -> pa.Table:

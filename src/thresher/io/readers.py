@@ -30,7 +30,10 @@ BLOCK = 4 << 20
 class Chunk:
     """The work of one ingest task. ``payload`` depends on ``kind``:
 
-    - ``jsonl``: bytes of whole lines, each ending in ``\\n`` (the last may lack it);
+    - ``jsonl``: bytes of whole lines, each ending in ``\\n`` (the last may lack it), or the
+      :class:`InputFile` itself when the file is no larger than a shard on disk: the worker then reads
+      and decompresses it (:func:`load_whole_file`), so a corpus of many files never funnels through
+      the driver;
     - ``txt``: list of (path, size) of the files, one document each;
     - ``parquet``: list of row-group indices of ``file``."""
 
@@ -150,6 +153,13 @@ def _jsonl_chunks(f: InputFile, shard_bytes: int, start_index: int) -> Iterator[
         yield chunk
 
 
+def load_whole_file(chunk: Chunk) -> Chunk:
+    """The chunk of a file that a worker reads whole: its lines, or its fault as a quarantine row."""
+    f: InputFile = chunk.payload
+    (whole,) = _jsonl_chunks(f, 1 << 62, chunk.index)
+    return whole
+
+
 def _parquet_chunks(f: InputFile, shard_bytes: int, start_index: int) -> Iterator[Chunk]:
     try:
         meta = pq.ParquetFile(f.path).metadata
@@ -191,6 +201,10 @@ def iter_chunks(files: list[InputFile], *, shard_bytes: int) -> Iterator[Chunk]:
         if txt:  # keep corpus order: flush pending .txt files before the next kind of file
             yield Chunk(index, "txt", txt[0][0], txt, nbytes=txt_bytes)
             index, txt, txt_bytes = index + 1, [], 0
+        if f.kind == "jsonl" and f.size <= shard_bytes:
+            yield Chunk(index, "jsonl", f.path, f, nbytes=f.size)
+            index += 1
+            continue
         make = _jsonl_chunks if f.kind == "jsonl" else _parquet_chunks
         for chunk in make(f, shard_bytes, index):
             yield chunk

@@ -49,6 +49,33 @@ def _as_large_string(arr: pa.Array | pa.ChunkedArray) -> pa.LargeStringArray:
 
 
 @numba.njit(cache=True, nogil=True)
+def _space_len(data, i, end):  # pragma: no cover - compiled
+    """Length in bytes of the whitespace character starting at ``data[i]`` (0 if none): the ASCII ones
+    and the UTF-8 encodings of U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F,
+    U+3000, exactly the characters for which ``str.isspace()`` is true."""
+    c = data[i]
+    if c < 128:
+        return 1 if _WS[c] else 0
+    if c == 0xC2 and i + 1 < end:
+        d = data[i + 1]
+        return 2 if d == 0x85 or d == 0xA0 else 0
+    if i + 2 >= end:
+        return 0
+    d, e = data[i + 1], data[i + 2]
+    if c == 0xE2:
+        if d == 0x80 and (0x80 <= e <= 0x8A or e == 0xA8 or e == 0xA9 or e == 0xAF):
+            return 3
+        if d == 0x81 and e == 0x9F:
+            return 3
+        return 0
+    if c == 0xE1 and d == 0x9A and e == 0x80:
+        return 3
+    if c == 0xE3 and d == 0x80 and e == 0x80:
+        return 3
+    return 0
+
+
+@numba.njit(cache=True, nogil=True)
 def _fold_kernel(data, starts, lengths, table, fold):  # pragma: no cover - compiled
     """One pass over the bytes: map each byte through ``table`` (identity or ASCII lower case), fold
     whitespace runs (dropping leading and trailing ones), and flag documents holding non-ASCII bytes."""
@@ -61,19 +88,25 @@ def _fold_kernel(data, starts, lengths, table, fold):  # pragma: no cover - comp
     for d in range(n):
         begins[d] = w
         pending = False
-        for i in range(starts[d], starts[d] + lengths[d]):
+        i = starts[d]
+        end = starts[d] + lengths[d]
+        while i < end:
             c = data[i]
             if c >= 128:
                 ascii_doc[d] = False
-            if fold and _WS[c]:
-                pending = w > begins[d]
-                continue
+            if fold:
+                k = _space_len(data, i, end)
+                if k:
+                    pending = w > begins[d]
+                    i += k
+                    continue
             if pending:
                 out[w] = 32
                 w += 1
                 pending = False
             out[w] = table[c]
             w += 1
+            i += 1
         ends[d] = w
     return out, begins, ends, ascii_doc
 
@@ -96,10 +129,14 @@ def fingerprints(arr: pa.Array | pa.ChunkedArray, *, normalization: str = "NFC",
     buf = memoryview(folded)
     digests = []
     for i, (b, e, is_ascii) in enumerate(zip(begins.tolist(), ends.tolist(), ascii_doc.tolist())):
-        if is_ascii:    # ASCII is invariant under NFC and NFKC, and the kernel did the rest
-            digests.append(xxhash.xxh3_128_digest(buf[b:e]))
-        else:
-            text = canonical(arr[i].as_py(), normalization=normalization, lowercase=lowercase,
-                             fold_whitespace=fold_whitespace)
-            digests.append(xxhash.xxh3_128_digest(text.encode("utf-8")))
+        if not is_ascii:
+            # the kernel's bytes are the canonical form unless the text changes under normalisation or
+            # needs non-ASCII lower-casing (ASCII is invariant under NFC and NFKC)
+            text = arr[i].as_py()
+            if lowercase or (normalization != "none" and not unicodedata.is_normalized(normalization, text)):
+                text = canonical(text, normalization=normalization, lowercase=lowercase,
+                                 fold_whitespace=fold_whitespace)
+                digests.append(xxhash.xxh3_128_digest(text.encode("utf-8")))
+                continue
+        digests.append(xxhash.xxh3_128_digest(buf[b:e]))
     return np.frombuffer(b"".join(digests), dtype=">u8").reshape(n, 2).astype(np.uint64)
