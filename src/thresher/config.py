@@ -65,7 +65,7 @@ class EngineConfig:
     """``[engine]``: how the work is split and run. Output does not depend on ``workers``."""
 
     workers: int = option(0, "Worker processes; 0 = all cores.", min=0, affects_output=False)
-    shard_mb: float = option(32.0, "Input megabytes per shard (the unit of parallel work and resume).",
+    shard_mb: float = option(16.0, "Input megabytes per shard (the unit of parallel work and resume).",
                              min=0.001)
     partitions: int = option(0, "Hash partitions of global steps; 0 = one per 4 GB of input, at least 1.",
                              min=0, max=65536)

@@ -12,7 +12,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..documents import KEY_SHIFT, WORK_REMOVAL_SCHEMA, Cut, Document, Drop, EditedText
 from ..io.parse import FIELD_PREFIX, string_array
@@ -51,8 +50,7 @@ class ShardState:
         self.table = table
         self.n = table.num_rows
         self.texts = table.column("text")
-        self.orig_len = pc.utf8_length(self.texts).to_numpy(zero_copy_only=False).astype(np.int64) \
-            if self.n else np.zeros(0, np.int64)
+        self.orig_len = table.column("_len").to_numpy().astype(np.int64, copy=True)
         self.cur_len = self.orig_len.copy()
         self.alive = np.ones(self.n, dtype=bool)
         self.edited: dict[int, EditedText] = {}
@@ -92,7 +90,9 @@ class ShardState:
         """Current texts of ``rows`` as one Arrow array (zero-copy when nothing was edited)."""
         if not self.edited:
             col = self.texts if len(rows) == self.n else self.texts.take(pa.array(rows, pa.int64()))
-            return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+            if isinstance(col, pa.ChunkedArray):   # (combine_chunks copies even a single chunk)
+                col = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+            return col
         return string_array([self.current(int(r)) for r in rows])
 
     # -- recording ---------------------------------------------------------------------------------
@@ -252,6 +252,7 @@ class ShardState:
         """Live documents with their current text (the rows of OUT/documents)."""
         rows = np.flatnonzero(self.alive)
         t = self.table if len(rows) == self.n else self.table.take(pa.array(rows, pa.int64()))
+        t = t.drop_columns(["_len"])
         if self.edited:
             t = t.set_column(t.schema.get_field_index("text"), "text", self.current_texts(rows))
         return t

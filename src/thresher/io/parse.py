@@ -1,6 +1,7 @@
 """Turn one chunk into an Arrow table of documents plus quarantine rows (runs in a worker).
 
-Table columns: ``_key`` (corpus order), ``id``, ``text`` (large_string), ``source``, then every carried
+Table columns: ``_key`` (corpus order), ``id``, ``text`` (large_string), ``_len`` (characters),
+``source``, then every carried
 field as ``field.<name>``. A carried field whose JSON values do not share one Arrow type in the chunk is
 kept as JSON text and listed in ``json_fields``, so JSONL output can restore the values unchanged.
 
@@ -90,6 +91,7 @@ class _Builder:
             "_key": pa.array(np.arange(n, dtype=np.int64) + (shard << KEY_SHIFT)),
             "id": pa.array(self.ids, pa.string()),
             "text": string_array(self.texts),
+            "_len": pa.array(np.fromiter(map(len, self.texts), dtype=np.int64, count=n)),
             "source": pa.array(self.sources, pa.string()),
         }
         json_fields: list[str] = []
@@ -137,11 +139,12 @@ def _decode_json(line: bytes) -> tuple[Any, str, str | None]:
 def _parse_jsonl(chunk: Chunk, b: _Builder) -> None:
     cfg = b.cfg
     text_field, id_field = cfg.text_field, cfg.id_field
-    data: bytes = chunk.payload
     offset = chunk.byte_offset
-    lines = data.split(b"\n") if data else []
-    if data.endswith(b"\n"):
-        lines.pop()
+    lines: list[bytes] = []
+    for piece in chunk.payload:
+        lines += piece.split(b"\n")
+        if piece.endswith(b"\n"):
+            lines.pop()
     for i, line in enumerate(lines):
         line_no = chunk.first_line + i
         where = (chunk.file, line_no, offset)

@@ -30,7 +30,8 @@ BLOCK = 4 << 20
 class Chunk:
     """The work of one ingest task. ``payload`` depends on ``kind``:
 
-    - ``jsonl``: bytes of whole lines, each ending in ``\\n`` (the last may lack it), or the
+    - ``jsonl``: a list of byte strings, each holding whole lines ending in ``\\n`` (the very last line
+      of a file may lack it; the pieces are not joined, which would copy them once more), or the
       :class:`InputFile` itself when the file is no larger than a shard on disk: the worker then reads
       and decompresses it (:func:`load_whole_file`), so a corpus of many files never funnels through
       the driver;
@@ -108,7 +109,7 @@ def _jsonl_chunks(f: InputFile, shard_bytes: int, start_index: int) -> Iterator[
 
     def cut() -> Chunk:
         nonlocal index, line_no, offset, pending, pending_bytes, pending_lines
-        chunk = Chunk(index, "jsonl", f.path, b"".join(pending), line_no, offset, pending_bytes)
+        chunk = Chunk(index, "jsonl", f.path, pending, line_no, offset, pending_bytes)
         index += 1
         line_no += pending_lines
         offset += pending_bytes

@@ -92,14 +92,18 @@ def _fold_kernel(data, starts, lengths, table, fold):  # pragma: no cover - comp
         end = starts[d] + lengths[d]
         while i < end:
             c = data[i]
-            if c >= 128:
+            k = 0
+            if c < 128:              # fast path: the bulk of web text
+                if fold and _WS[c]:
+                    k = 1
+            else:
                 ascii_doc[d] = False
-            if fold:
-                k = _space_len(data, i, end)
-                if k:
-                    pending = w > begins[d]
-                    i += k
-                    continue
+                if fold and (c == 0xC2 or 0xE1 <= c <= 0xE3):
+                    k = _space_len(data, i, end)
+            if k:
+                pending = w > begins[d]
+                i += k
+                continue
             if pending:
                 out[w] = 32
                 w += 1
