@@ -153,7 +153,9 @@ class Runner:
                     continue
                 yield (self.plan, chunk)
 
-        total_bytes = sum(f.size for f in self.files)
+        # an ETA needs the bytes to come: known for plain text and JSONL, not for compressed or Parquet
+        plain = all(f.compression is None and f.kind != "parquet" for f in self.files)
+        total_bytes = sum(f.size for f in self.files) if plain else None
         self._run_tasks("ingest", ingest_task, todo(), total=None, total_bytes=total_bytes)
         shards = seen["n"]
         self._write_manifest("ingest", shards=shards, previous=None, step=None,
