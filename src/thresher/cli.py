@@ -68,9 +68,9 @@ def _summary(stats: dict[str, Any]) -> Table:
     for col in ("step", "docs in", "docs out", "chars in", "chars out", "removed by reason", "s"):
         table.add_column(col, justify="right" if col not in ("step", "removed by reason") else "left")
     inp = stats["input"]
+    quarantined = ", ".join(f"{k} {v:,}" for k, v in sorted(inp.get("quarantined", {}).items()))
     table.add_row("read", f"{inp.get('docs', 0):,}", "", f"{inp.get('chars', 0):,}", "",
-                  ", ".join(f"{k} {v:,}" for k, v in sorted(inp.get("quarantined", {}).items()))
-                  or "", f"{inp.get('seconds', 0):.1f}")
+                  f"quarantined: {quarantined}" if quarantined else "-", f"{inp.get('seconds', 0):.1f}")
     for name, s in stats["steps"].items():
         reasons = ", ".join(f"{k} {v['rows']:,} ({v['chars']:,} chars)"
                             for k, v in sorted(s.get("removals", {}).items()))
