@@ -8,7 +8,8 @@ def records(rows):
     hi, lo, key, start, end, ids = zip(*rows)
     return pa.table({"hi": pa.array(hi, pa.uint64()), "lo": pa.array(lo, pa.uint64()),
                      "_key": pa.array(key, pa.int64()), "start": pa.array(start, pa.int64()),
-                     "end": pa.array(end, pa.int64()), "id": pa.array(ids)})
+                     "end": pa.array(end, pa.int64()), "cut_start": pa.array(start, pa.int64()),
+                     "cut_end": pa.array(end, pa.int64()), "id": pa.array(ids)})
 
 
 def test_first_occurrence_in_corpus_order_is_kept():
@@ -39,3 +40,10 @@ def test_input_order_does_not_matter():
     b = resolve(records(rows[::-1]))
     assert a.equals(b)
     assert a.num_rows == 2000 - len({r[0] for r in rows})
+
+
+def test_a_repeat_is_cut_with_its_extent_and_points_at_the_kept_span():
+    t = records([(5, 5, 1, 10, 40, "a"), (5, 5, 9, 100, 130, "b")])
+    t = t.set_column(t.schema.get_field_index("cut_end"), "cut_end", pa.array([42, 133], pa.int64()))
+    assert resolve(t).to_pylist() == [
+        {"_key": 9, "start": 100, "end": 133, "dup_of_id": "a", "dup_of_start": 10, "dup_of_end": 40}]

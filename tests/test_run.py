@@ -28,7 +28,7 @@ def removals(out):
 def test_seeds_cli(tmp_path):
     seeds = shared_path("seeds")
     out = tmp_path / "out"
-    proc = cli_ok("run", str(seeds), "--output", str(out), out=out)
+    proc = cli_ok("run", str(seeds), "--output", str(out), "--steps", "exact", out=out)
     assert "thresher run" in proc.stdout
     stats = json.loads((out / "stats.json").read_text())
     assert stats["total"]["docs_in"] == 2 and stats["total"]["docs_out"] == 2
@@ -41,7 +41,7 @@ def test_seeds_cli(tmp_path):
 
 def test_examples_find_every_exact_copy(tmp_path):
     out = tmp_path / "out"
-    stats = run_ok([EXAMPLES], out, workers=2)
+    stats = run_ok([EXAMPLES], out, workers=2, steps=["exact"])
     rows = {r["doc_id"]: r for r in removals(out)}
     assert {k: v["dup_of_id"] for k, v in rows.items()} == {
         "bees-cooling": "bees-cooling-copy",          # corpus order: "-copy.txt" sorts first

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 
 from .dedup.exact import ExactDedup
+from .dedup.paragraphs import ParagraphDedup
 from .errors import ConfigError
 from .steps import Step
 
@@ -18,7 +19,7 @@ CANONICAL_ORDER = ("exact", "near_dup", "paragraphs", "substrings", "boilerplate
                    "language", "pii")
 
 #: The steps this version implements.
-STEPS: dict[str, type[Step]] = {cls.name: cls for cls in (ExactDedup,)}
+STEPS: dict[str, type[Step]] = {cls.name: cls for cls in (ExactDedup, ParagraphDedup)}
 
 
 def step_configs() -> dict[str, type]:

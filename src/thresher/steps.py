@@ -51,12 +51,17 @@ class DocumentStep(Step):
 
 @dataclass(frozen=True, slots=True)
 class SpanKeys:
-    """Spans of a batch of texts with a 128-bit key each (parallel arrays, current-text offsets)."""
+    """Spans of a batch of texts with a 128-bit key each (parallel arrays, current-text offsets).
+
+    ``start..end`` is what is compared and what ``dup_of`` names; ``cut_start..cut_end`` (default: the
+    same) is what is deleted when the span is a repeat, e.g. a paragraph with its separator."""
 
     row: np.ndarray      # int64: index of the text in the batch
     start: np.ndarray    # int64
     end: np.ndarray      # int64
     key: np.ndarray      # (n, 2) uint64: high, low
+    cut_start: np.ndarray | None = None
+    cut_end: np.ndarray | None = None
 
 
 class KeyedDedupStep(Step):

@@ -1,7 +1,8 @@
 """Reduce side of keyed dedup: within one hash partition, keep the first occurrence of every key.
 
-Records are ``(hi, lo, _key, start, end, id)``; "first" is the smallest ``(_key, start)``, i.e. corpus
-order. Every later occurrence becomes a decision ``(_key, start, end) → dup_of (id, start, end)``.
+Records are ``(hi, lo, _key, start, end, cut_start, cut_end, id)``; "first" is the smallest
+``(_key, start)``, i.e. corpus order. Every later occurrence becomes a decision: delete its
+``cut_start..cut_end``, a duplicate of the first occurrence's ``id, start..end``.
 Peak memory is the partition's records (~40 bytes each plus ids), never the corpus: the engine chooses
 the partition count from the input size.
 """
@@ -35,9 +36,11 @@ def resolve(records: pa.Table) -> pa.Table:
     head = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
     dup = np.flatnonzero(~first)
     end = records.column("end").to_numpy()[order]
+    cut_start = records.column("cut_start").to_numpy()[order]
+    cut_end = records.column("cut_end").to_numpy()[order]
     kept = order[head[dup]]
     out = pa.table({
-        "_key": pa.array(key[dup]), "start": pa.array(start[dup]), "end": pa.array(end[dup]),
+        "_key": pa.array(key[dup]), "start": pa.array(cut_start[dup]), "end": pa.array(cut_end[dup]),
         "dup_of_id": records.column("id").take(pa.array(kept, pa.int64())),
         "dup_of_start": pa.array(start[head[dup]]), "dup_of_end": pa.array(end[head[dup]]),
     }, schema=DECISION_SCHEMA)

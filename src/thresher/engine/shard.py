@@ -44,6 +44,10 @@ def merge_stats(a: Any, b: Any) -> Any:
     return a + b
 
 
+def _outer(pieces: list[tuple[int, int]]) -> tuple[int, int]:
+    return pieces[0][0], pieces[-1][1]
+
+
 class ShardState:
     def __init__(self, shard: int, table: pa.Table, prior: pa.Table | None = None):
         self.shard = shard
@@ -201,6 +205,7 @@ class ShardState:
             self.remove_original(row, pieces, step.name, c.reason, stats, replacement=c.replacement,
                                  dup_of_id=c.dup_of_id, dup_of_start=c.dup_of_start,
                                  dup_of_end=c.dup_of_end, similarity=c.similarity)
+        self.drop_if_emptied(row, step.name, stats)
 
     def keyed_records(self, step: KeyedDedupStep, partitions: int) -> tuple[pa.Table, StepStats]:
         """Map side of a keyed dedup step: one record per span of every live document."""
@@ -211,20 +216,27 @@ class ShardState:
         doc_rows = rows[sk.row]
         if step.whole_document:
             start, end = np.zeros(len(doc_rows), np.int64), self.orig_len[doc_rows]
+            cut_start, cut_end = start, end
         else:
-            start, end = sk.start.copy(), sk.end.copy()
-            for i, r in enumerate(doc_rows.tolist()):
-                e = self.edited.get(r)
-                if e is not None and e.edits:
-                    pieces = e.to_original(int(sk.start[i]), int(sk.end[i]))
-                    start[i], end[i] = pieces[0][0], pieces[-1][1]
+            start, end = sk.start.astype(np.int64), sk.end.astype(np.int64)
+            cut_start = start if sk.cut_start is None else sk.cut_start.astype(np.int64)
+            cut_end = end if sk.cut_end is None else sk.cut_end.astype(np.int64)
+            if self.edited:    # map current offsets of edited documents back to the original
+                start, end, cut_start, cut_end = (a.copy() for a in (start, end, cut_start, cut_end))
+                for i, r in enumerate(doc_rows.tolist()):
+                    e = self.edited.get(r)
+                    if e is not None and e.edits:
+                        start[i], end[i] = _outer(e.to_original(int(start[i]), int(end[i])))
+                        cut_start[i], cut_end[i] = _outer(e.to_original(int(cut_start[i]),
+                                                                        int(cut_end[i])))
         hi, lo = sk.key[:, 0], sk.key[:, 1]
         ids = self.table.column("id").take(pa.array(doc_rows, pa.int64()))
         table = pa.table({
             "_part": pa.array((hi % np.uint64(partitions)).astype(np.int32)),
             "hi": pa.array(hi), "lo": pa.array(lo),
             "_key": pa.array(doc_rows.astype(np.int64) + (self.shard << KEY_SHIFT)),
-            "start": pa.array(start), "end": pa.array(end), "id": ids,
+            "start": pa.array(start), "end": pa.array(end),
+            "cut_start": pa.array(cut_start), "cut_end": pa.array(cut_end), "id": ids,
         })
         stats.data["seconds"] += time.perf_counter() - t0
         return table, stats
@@ -246,7 +258,13 @@ class ShardState:
             else:
                 pieces = self.edited_text(row).kept_within(start, end)
                 self.remove_original(row, pieces, step.name, step.reason, stats, **dup)
+                self.drop_if_emptied(row, step.name, stats)
         self._end(stats, t0)
+
+    def drop_if_emptied(self, row: int, step: str, stats: StepStats) -> None:
+        """A document whose span removals left only whitespace is dropped (``reason="emptied"``)."""
+        if self.alive[row] and row in self.edited and not self.edited[row].current.strip():
+            self.drop(row, step, "emptied", stats)
 
     def kept_documents(self) -> pa.Table:
         """Live documents with their current text (the rows of OUT/documents)."""

@@ -115,28 +115,47 @@ def _fold_kernel(data, starts, lengths, table, fold):  # pragma: no cover - comp
     return out, begins, ends, ascii_doc
 
 
-def fingerprints(arr: pa.Array | pa.ChunkedArray, *, normalization: str = "NFC",
-                 lowercase: bool = False, fold_whitespace: bool = True) -> np.ndarray:
-    """XXH3-128 of the canonical form of every string: an ``(n, 2)`` uint64 array (high, low)."""
+def utf8_buffer(arr: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of a string array and the byte offset of each string in them (n + 1 values)."""
     arr = _as_large_string(arr)
     n = len(arr)
     if n == 0:
-        return np.zeros((0, 2), dtype=np.uint64)
+        return np.zeros(0, np.uint8), np.zeros(1, np.int64)
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
     base = int(offsets[0])
     values = arr.buffers()[2]
     data = (np.frombuffer(values, dtype=np.uint8)[base: int(offsets[-1])] if values is not None
             else np.zeros(0, np.uint8))
-    folded, begins, ends, ascii_doc = _fold_kernel(
-        data, offsets[:-1] - base, np.diff(offsets), _LOWER if lowercase else _IDENTITY, fold_whitespace)
+    return data, offsets - base
 
+
+def fingerprints(arr: pa.Array | pa.ChunkedArray, *, normalization: str = "NFC",
+                 lowercase: bool = False, fold_whitespace: bool = True) -> np.ndarray:
+    """XXH3-128 of the canonical form of every string: an ``(n, 2)`` uint64 array (high, low)."""
+    data, offsets = utf8_buffer(arr)
+    return span_fingerprints(data, offsets[:-1], np.diff(offsets), normalization=normalization,
+                             lowercase=lowercase, fold_whitespace=fold_whitespace)
+
+
+def span_fingerprints(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, *,
+                      normalization: str = "NFC", lowercase: bool = False,
+                      fold_whitespace: bool = True) -> np.ndarray:
+    """XXH3-128 of the canonical form of the byte spans ``data[starts[i]: starts[i] + lengths[i]]``
+    (each a whole UTF-8 sequence): an ``(n, 2)`` uint64 array (high, low)."""
+    n = len(starts)
+    if n == 0:
+        return np.zeros((0, 2), dtype=np.uint64)
+    folded, begins, ends, ascii_doc = _fold_kernel(
+        data, np.asarray(starts, np.int64), np.asarray(lengths, np.int64),
+        _LOWER if lowercase else _IDENTITY, fold_whitespace)
     buf = memoryview(folded)
     digests = []
     for i, (b, e, is_ascii) in enumerate(zip(begins.tolist(), ends.tolist(), ascii_doc.tolist())):
         if not is_ascii:
             # the kernel's bytes are the canonical form unless the text changes under normalisation or
             # needs non-ASCII lower-casing (ASCII is invariant under NFC and NFKC)
-            text = arr[i].as_py()
+            s0 = int(starts[i])
+            text = data[s0: s0 + int(lengths[i])].tobytes().decode("utf-8")
             if lowercase or (normalization != "none" and not unicodedata.is_normalized(normalization, text)):
                 text = canonical(text, normalization=normalization, lowercase=lowercase,
                                  fold_whitespace=fold_whitespace)
