@@ -6,7 +6,7 @@ from thresher import ConfigError, load_config
 
 def test_defaults_run_every_implemented_step_in_canonical_order():
     cfg = load_config()
-    assert cfg.steps == ("exact", "paragraphs")
+    assert cfg.steps == ("exact", "paragraphs", "substrings")
     assert cfg.output.format == "parquet"
 
 

@@ -176,6 +176,15 @@ class EditedText:
             out.append((os_ + a - cs, os_ + b - cs))
         return out
 
+    def current_to_original(self) -> "np.ndarray":
+        """Original offset of every current character (text an edit inserted maps to the edit's start)."""
+        import numpy as np
+
+        out = np.empty(len(self.current), dtype=np.int64)
+        for cs, ce, os_, is_orig in self._segs():
+            out[cs:ce] = np.arange(os_, os_ + ce - cs) if is_orig else os_
+        return out
+
     def kept_within(self, start: int, end: int) -> list[tuple[int, int]]:
         """Pieces of the original span ``start..end`` that no edit has removed or replaced yet."""
         out, pos = [], start

@@ -11,6 +11,7 @@ import difflib
 
 from .dedup.exact import ExactDedup
 from .dedup.paragraphs import ParagraphDedup
+from .dedup.substrings import SubstringDedup
 from .errors import ConfigError
 from .steps import Step
 
@@ -19,7 +20,7 @@ CANONICAL_ORDER = ("exact", "near_dup", "paragraphs", "substrings", "boilerplate
                    "language", "pii")
 
 #: The steps this version implements.
-STEPS: dict[str, type[Step]] = {cls.name: cls for cls in (ExactDedup, ParagraphDedup)}
+STEPS: dict[str, type[Step]] = {cls.name: cls for cls in (ExactDedup, ParagraphDedup, SubstringDedup)}
 
 
 def step_configs() -> dict[str, type]:

@@ -33,6 +33,8 @@ class Step:
     name: ClassVar[str]
     version: ClassVar[str] = "1"
     Config: ClassVar[type] = NoOptions
+    #: A global step needs the whole corpus: the engine runs it in phases (engine/drivers.py).
+    is_global: ClassVar[bool] = True
 
     def __init__(self, config: object | None = None):
         self.config = config if config is not None else self.Config()
@@ -43,6 +45,8 @@ class Step:
 
 class DocumentStep(Step):
     """A local step: looks at one document at a time."""
+
+    is_global = False
 
     def process(self, doc: Document) -> Drop | Sequence[Cut] | None:
         """Return ``Drop`` to remove the document, cuts (current-text offsets) to remove spans, or None."""

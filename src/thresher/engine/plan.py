@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from ..config import RunConfig
 from .. import registry
-from ..steps import KeyedDedupStep, Step
+from ..steps import Step
 from .layout import Layout
 
 
@@ -35,7 +35,7 @@ class Segment:
 def make_segments(steps: list[str]) -> tuple[Segment, ...]:
     segs, local = [], []
     for name in steps:
-        if issubclass(registry.STEPS[name], KeyedDedupStep):
+        if registry.STEPS[name].is_global:
             segs.append(Segment(tuple(local), name))
             local = []
         else:
@@ -70,15 +70,6 @@ class Plan:
         if k == 0:
             return "ingest"
         return "write" if len(self.segments) == 1 else f"pass{k}"
-
-    def phases(self) -> list[str]:
-        out = ["ingest"]
-        for k in range(1, self.last_pass + 1):
-            g = self.segments[k - 1].global_
-            if g is not None:
-                out.append(f"{g}.reduce")
-            out.append(self.phase_of_pass(k))
-        return out
 
     @cached_property
     def _steps(self) -> dict[str, Step]:

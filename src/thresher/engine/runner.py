@@ -25,7 +25,8 @@ from .executor import Executor
 from .layout import Layout, read_json, write_json
 from .plan import Plan, schema_from_b64
 from .shard import merge_stats
-from .tasks import ingest_task, pass_task, reduce_task
+from .drivers import driver_for
+from .tasks import ingest_task, pass_task, reduce_phase_task
 
 #: Input bytes per hash partition when ``[engine] partitions = 0``.
 BYTES_PER_PARTITION = 4 << 30
@@ -178,17 +179,23 @@ class Runner:
                     partitions=self.plan.partitions, schema_ipc=pa.schema(fields).serialize().to_pybytes(),
                     json_fields=tuple(sorted(json_fields)))
 
-    def reduce(self, step: str, previous: str, shards: int) -> None:
-        phase = f"{step}.reduce"
-        if (m := self._manifest(phase)) and m.get("complete"):
-            return
-        self._check_previous(previous, shards)
+    def reduce(self, step: str, previous: str, shards: int) -> str:
+        """Run the reduce phases of global step ``step``; returns the name of the last one."""
         lay = self.layout
-        todo = [(self.plan, step, p) for p in range(self.plan.partitions)
-                if not lay.marker(phase, f"p{p:05d}").exists()]
-        self._run_tasks(phase, reduce_task, iter(todo), total=len(todo), total_bytes=None)
-        self._write_manifest(phase, shards=shards, previous=previous, step=step,
-                             wall=self.phase_walls[phase], tasks=self.plan.partitions)
+        driver = driver_for(self.plan.step(step))
+        self._check_previous(previous, shards)
+        map_results = [read_json(lay.marker(previous, lay.part(n))).get("map", {}).get(step, {})
+                       for n in range(shards)]
+        for phase, tasks in driver.phases(self.plan, step, shards, map_results):
+            if not ((m := self._manifest(phase)) and m.get("complete")):
+                self._check_previous(previous, shards)
+                todo = [(phase, name, fn, arg) for name, fn, arg in tasks
+                        if not lay.marker(phase, name).exists()]
+                self._run_tasks(phase, reduce_phase_task, iter(todo), total=len(todo), total_bytes=None)
+                self._write_manifest(phase, shards=shards, previous=previous, step=step,
+                                     wall=self.phase_walls[phase], tasks=len(tasks))
+            previous = phase
+        return previous
 
     def run_pass(self, k: int, previous: str, shards: int) -> None:
         phase = self.plan.phase_of_pass(k)
@@ -209,8 +216,7 @@ class Runner:
         for k in range(1, self.plan.last_pass + 1):
             g = self.plan.segments[k - 1].global_
             if g is not None:
-                self.reduce(g, previous, shards)
-                previous = f"{g}.reduce"
+                previous = self.reduce(g, previous, shards)
             self.run_pass(k, previous, shards)
             previous = self.plan.phase_of_pass(k)
         return shards
@@ -221,9 +227,10 @@ class Runner:
         steps: dict[str, Any] = {}
         inp: dict[str, Any] = {}
         output: dict[str, Any] = {}
-        for phase in plan.phases():
-            folder = lay.work / "done" / phase
-            for marker in sorted(folder.glob("*.json")) if folder.exists() else []:
+        done = lay.work / "done"
+        for folder in sorted(done.iterdir()) if done.exists() else []:
+            phase = folder.name
+            for marker in sorted(folder.glob("*.json")):
                 r = read_json(marker)
                 steps = merge_stats(steps, r.get("steps", {}))
                 if phase == "ingest":

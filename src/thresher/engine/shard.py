@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ..documents import KEY_SHIFT, WORK_REMOVAL_SCHEMA, Cut, Document, Drop, EditedText
 from ..io.parse import FIELD_PREFIX, string_array
-from ..steps import DocumentStep, KeyedDedupStep
+from ..steps import DocumentStep, KeyedDedupStep, Step
 
 STATE_SCHEMA = WORK_REMOVAL_SCHEMA.append(pa.field("_drop", pa.bool_()))
 _COLS = [f.name for f in STATE_SCHEMA]
@@ -241,8 +241,9 @@ class ShardState:
         stats.data["seconds"] += time.perf_counter() - t0
         return table, stats
 
-    def apply_keyed(self, step: KeyedDedupStep, decisions: pa.Table, stats: StepStats) -> None:
-        """Apply the reduce side's verdicts: remove every occurrence that is not the first."""
+    def apply_decisions(self, step: Step, decisions: pa.Table, stats: StepStats) -> None:
+        """Apply a global step's verdicts: each row removes a span (or, for a whole-document step, the
+        document) as a duplicate of the kept twin it names."""
         t0 = self._begin(stats)
         mask = (1 << KEY_SHIFT) - 1
         cols = {c: decisions.column(c).to_pylist() for c in
@@ -252,8 +253,8 @@ class ShardState:
             if not self.alive[row]:
                 continue
             dup = dict(dup_of_id=dup_id, dup_of_start=dup_start, dup_of_end=dup_end,
-                       similarity=step.similarity)
-            if step.whole_document:
+                       similarity=getattr(step, "similarity", 1.0))
+            if getattr(step, "whole_document", False):
                 self.drop(row, step.name, step.reason, stats, **dup)
             else:
                 pieces = self.edited_text(row).kept_within(start, end)

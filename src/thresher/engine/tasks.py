@@ -1,4 +1,4 @@
-"""The three kinds of task. Each is a top-level function of one picklable argument, idempotent, and
+"""The kinds of task: ingest, pass, and a global step's reduce tasks. Each is a top-level function of one picklable argument, idempotent, and
 writes its completion marker last, so any executor can run, retry or skip it."""
 
 from __future__ import annotations
@@ -9,13 +9,11 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ..documents import KEY_SHIFT, REMOVAL_SCHEMA
+from ..documents import REMOVAL_SCHEMA
 from ..io.parse import FIELD_PREFIX, parse_chunk, quarantine_table
 from ..io.readers import Chunk
-from .keyed import DECISION_ROW_GROUP, DECISION_SCHEMA, resolve
-from .layout import Layout, read_arrow, write_arrow, write_json, write_parquet
+from .layout import read_arrow, write_arrow, write_json, write_parquet
 from .plan import Plan, schema_to_b64
 from .shard import ShardState, StepStats, merge_stats
 
@@ -26,14 +24,16 @@ def _step_stats(stats: dict[str, Any], name: str, s: StepStats) -> None:
 
 def _run_pass(plan: Plan, k: int, st: ShardState) -> dict[str, Any]:
     """Apply the previous global step's decisions, this segment's local steps, the next map side."""
-    lay, steps_stats = plan.layout, {}
+    from .drivers import driver_for
+
+    lay, steps_stats, maps = plan.layout, {}, {}
     if k >= 1 and k - 1 < len(plan.segments) and plan.segments[k - 1].global_:
         name = plan.segments[k - 1].global_
         s = StepStats()
         t0 = time.perf_counter()
-        decisions = _load_decisions(plan, name, st.shard)
+        decisions = driver_for(plan.step(name)).decisions(plan, name, st.shard)
         s.data["seconds"] += time.perf_counter() - t0
-        st.apply_keyed(plan.step(name), decisions, s)
+        st.apply_decisions(plan.step(name), decisions, s)
         _step_stats(steps_stats, name, s)
     seg = plan.segments[k] if k < len(plan.segments) else None
     for name in seg.local if seg else ():
@@ -41,43 +41,15 @@ def _run_pass(plan: Plan, k: int, st: ShardState) -> dict[str, Any]:
         st.apply_local(plan.step(name), s)
         _step_stats(steps_stats, name, s)
     if seg and seg.global_:
-        records, s = st.keyed_records(plan.step(seg.global_), plan.partitions)
-        t0 = time.perf_counter()
-        _write_partitions(lay, seg.global_, st.shard, records, plan.config.engine.work_compression)
-        s.data["seconds"] += time.perf_counter() - t0
-        _step_stats(steps_stats, seg.global_, s)
+        name = seg.global_
+        s, maps[name] = driver_for(plan.step(name)).map(plan, name, st)
+        _step_stats(steps_stats, name, s)
     if k == plan.last_pass:
         _write_output(plan, st)
     else:
         write_arrow(lay.state(k, st.shard), st.removals(), compression=plan.config.engine.work_compression)
-    return {"steps": steps_stats,
+    return {"steps": steps_stats, "map": maps,
             "output": {"docs": int(st.alive.sum()), "chars": int(st.cur_len[st.alive].sum())}}
-
-
-def _write_partitions(lay: Layout, step: str, shard: int, records: pa.Table, compression: str) -> None:
-    if records.num_rows == 0:
-        return
-    records = records.sort_by("_part")
-    parts = records.column("_part").to_numpy()
-    bounds = (parts[1:] != parts[:-1]).nonzero()[0] + 1
-    starts = [0, *bounds.tolist()]
-    ends = [*bounds.tolist(), len(parts)]
-    body = records.drop_columns(["_part"])
-    for a, b in zip(starts, ends):
-        write_arrow(lay.map_output(step, int(parts[a]), shard), body.slice(a, b - a), compression=compression)
-
-
-def _load_decisions(plan: Plan, step: str, shard: int) -> pa.Table:
-    lo, hi = shard << KEY_SHIFT, (shard + 1) << KEY_SHIFT
-    parts = []
-    for p in range(plan.partitions):
-        path = plan.layout.decisions(step, p)
-        t = pq.read_table(path, filters=[("_key", ">=", lo), ("_key", "<", hi)], schema=DECISION_SCHEMA)
-        if t.num_rows:
-            parts.append(t)
-    if not parts:
-        return DECISION_SCHEMA.empty_table()
-    return pa.concat_tables(parts).sort_by([("_key", "ascending"), ("start", "ascending")])
 
 
 def _json_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -174,18 +146,10 @@ def pass_task(arg: tuple[Plan, int, int]) -> dict[str, Any]:
     return result
 
 
-def reduce_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
-    """Resolve partition ``p`` of keyed step ``step``."""
-    plan, step, p = arg
-    lay = plan.layout
-    t0 = time.perf_counter()
-    folder = lay.map_folder(step, p)
-    files = sorted(folder.glob("part-*.arrow")) if folder.exists() else []
-    records = pa.concat_tables([read_arrow(f) for f in files]) if files else None
-    decisions = resolve(records) if records is not None else DECISION_SCHEMA.empty_table()
-    write_parquet(lay.decisions(step, p), decisions, compression="zstd", row_group_size=DECISION_ROW_GROUP)
-    result = {"partition": p, "records": records.num_rows if records is not None else 0,
-              "decisions": decisions.num_rows,
-              "steps": {step: {"seconds": time.perf_counter() - t0}}}
-    write_json(lay.marker(f"{step}.reduce", f"p{p:05d}"), result)
+def reduce_phase_task(arg: tuple[str, str, Any, Any]) -> dict[str, Any]:
+    """Run one task of a global step's reduce phase, then write its completion marker."""
+    phase, task_name, fn, inner = arg
+    result = fn(inner)
+    plan = inner[0]
+    write_json(plan.layout.marker(phase, task_name), result)
     return result

@@ -1,0 +1,50 @@
+"""``substrings``: remove every repeat of a long exact substring, within and across documents.
+
+As Lee et al. 2021 ("Deduplicating Training Data Makes Language Models Better"): a window of
+``min_tokens`` (default 50) consecutive word tokens that already occurred earlier in the corpus is a
+repeat; the union of all repeated windows of a document is removed, one row per maximal span, with
+``reason="repeated_substring"`` and ``dup_of_*`` naming the earliest occurrence of the span's first
+window. Occurrences are found with a suffix array (pydivsufsort) over the token sequence of the corpus,
+built chunk by chunk so memory stays bounded (see :mod:`thresher.engine.substrings`).
+
+Words are maximal runs of non-whitespace characters, compared exactly; the whitespace between them is
+not compared (``"a  b"`` repeats ``"a b"``). With ``min_chars`` set, every character is a token instead
+and repeats are exact character substrings of at least ``min_chars`` characters (the byte-level mode of
+Lee et al., in characters so that a span never splits a UTF-8 sequence).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..config import option
+from ..steps import Step
+from ..text.tokens import tokenize
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubstringsConfig:
+    min_tokens: int = option(50, "Shortest repeat, in word tokens.", min=2)
+    min_chars: int = option(0, "If > 0: exact character substrings of at least this many characters "
+                            "instead of word windows.", min=0)
+    chunk_tokens: int = option(50_000_000, "Tokens per suffix-array chunk; a task holds two chunks "
+                               "(about 50 bytes per token).", min=1000)
+
+
+class SubstringDedup(Step):
+    name = "substrings"
+    version = "1"
+    Config = SubstringsConfig
+    reason: ClassVar[str] = "repeated_substring"
+    similarity: ClassVar[float] = 1.0
+
+    @property
+    def window(self) -> int:
+        return self.config.min_chars or self.config.min_tokens
+
+    def tokens(self, data: np.ndarray, offsets: np.ndarray):
+        """Tokens of the texts in ``data`` (see :func:`thresher.text.tokens.tokenize`)."""
+        return tokenize(data, offsets, unit="chars" if self.config.min_chars else "words")

@@ -1,0 +1,105 @@
+"""How the engine runs each kind of global step: its map side, its reduce phases, its decisions.
+
+A global step (near-dup, paragraphs, substrings...) needs the whole corpus, so it runs in three parts:
+
+- ``map(plan, name, st)``: in a pass, on one shard's current texts; writes what the reduce needs under
+  ``OUT/_work/<name>.*`` and returns its stats plus a small ``result`` dict (kept in the shard's marker);
+- ``phases(plan, name, shards, map_results)``: the reduce, as one or more phases of independent tasks;
+  each task is ``(task_name, fn, arg)`` and writes its files atomically;
+- ``decisions(plan, name, shard)``: in the next pass, the removals of one shard
+  (:data:`~thresher.engine.keyed.DECISION_SCHEMA`), applied by the engine.
+
+A driver holds no state; the local and a distributed engine call the same methods.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..documents import KEY_SHIFT
+from ..steps import KeyedDedupStep, Step
+from .keyed import DECISION_ROW_GROUP, DECISION_SCHEMA, resolve
+from .layout import Layout, read_arrow, write_arrow, write_parquet
+from .plan import Plan
+from .shard import ShardState, StepStats
+
+Task = tuple[str, Callable[[Any], dict], Any]
+
+
+class Driver:
+    def map(self, plan: Plan, name: str, st: ShardState) -> tuple[StepStats, dict]:
+        raise NotImplementedError
+
+    def phases(self, plan: Plan, name: str, shards: int,
+               map_results: list[dict]) -> list[tuple[str, list[Task]]]:
+        raise NotImplementedError
+
+    def decisions(self, plan: Plan, name: str, shard: int) -> pa.Table:
+        """Decisions of ``shard`` from every decision file of the step (sorted by ``_key``)."""
+        folder = plan.layout.work / f"{name}.reduce"
+        lo, hi = shard << KEY_SHIFT, (shard + 1) << KEY_SHIFT
+        parts = []
+        for path in sorted(folder.glob("*.parquet")) if folder.exists() else []:
+            t = pq.read_table(path, filters=[("_key", ">=", lo), ("_key", "<", hi)], schema=DECISION_SCHEMA)
+            if t.num_rows:
+                parts.append(t)
+        if not parts:
+            return DECISION_SCHEMA.empty_table()
+        return pa.concat_tables(parts).sort_by([("_key", "ascending"), ("start", "ascending")])
+
+
+def write_decisions(lay: Layout, name: str, part: str, decisions: pa.Table) -> None:
+    """Small row groups, so that a shard reads only its own key range of each file."""
+    write_parquet(lay.work / f"{name}.reduce" / f"{part}.parquet", decisions, compression="zstd",
+                  row_group_size=DECISION_ROW_GROUP)
+
+
+class KeyedDriver(Driver):
+    """Keys partitioned by hash on disk; each partition resolved on its own (bounded memory)."""
+
+    def map(self, plan, name, st):
+        records, stats = st.keyed_records(plan.step(name), plan.partitions)
+        t0 = time.perf_counter()
+        if records.num_rows:
+            records = records.sort_by("_part")
+            parts = records.column("_part").to_numpy()
+            bounds = (parts[1:] != parts[:-1]).nonzero()[0] + 1
+            body = records.drop_columns(["_part"])
+            for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(parts)]):
+                write_arrow(plan.layout.map_output(name, int(parts[a]), st.shard), body.slice(a, b - a),
+                            compression=plan.config.engine.work_compression)
+        stats.data["seconds"] += time.perf_counter() - t0
+        return stats, {"records": records.num_rows}
+
+    def phases(self, plan, name, shards, map_results):
+        return [(f"{name}.reduce", [(f"p{p:05d}", keyed_reduce_task, (plan, name, p))
+                                    for p in range(plan.partitions)])]
+
+
+def keyed_reduce_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
+    """Resolve partition ``p`` of a keyed step."""
+    plan, name, p = arg
+    lay = plan.layout
+    t0 = time.perf_counter()
+    folder = lay.map_folder(name, p)
+    files = sorted(folder.glob("part-*.arrow")) if folder.exists() else []
+    records = pa.concat_tables([read_arrow(f) for f in files]) if files else None
+    decisions = resolve(records) if records is not None else DECISION_SCHEMA.empty_table()
+    write_decisions(lay, name, f"p{p:05d}", decisions)
+    return {"records": records.num_rows if records is not None else 0, "decisions": decisions.num_rows,
+            "steps": {name: {"seconds": time.perf_counter() - t0}}}
+
+
+def driver_for(step: Step) -> Driver:
+    from .substrings import SuffixArrayDriver
+    from ..dedup.substrings import SubstringDedup
+
+    if isinstance(step, KeyedDedupStep):
+        return KeyedDriver()
+    if isinstance(step, SubstringDedup):
+        return SuffixArrayDriver()
+    raise TypeError(f"no engine driver for global step {step.name!r}")

@@ -1,0 +1,220 @@
+"""Engine side of ``substrings``: token sequences per shard, suffix arrays per chunk, spans per document.
+
+Phases (``W`` = the window, ``min_tokens`` or ``min_chars``):
+
+1. map (in a pass, per shard): tokenise the current texts; write each token's document, original
+   character span and 64-bit id to ``_work/substrings.map/part-N.arrow`` (20 bytes per token).
+2. ``substrings.pairs``: consecutive shards form chunks of at most ``chunk_tokens`` tokens. For every
+   chunk ``j`` and every chunk ``i <= j`` one task builds a suffix array over the tokens of ``i`` then
+   ``j`` (pydivsufsort, after dictionary-encoding the ids) and its LCP array (Kasai). Suffixes whose
+   first ``W`` tokens are equal form one run of the suffix array; a window of ``j`` is a repeat if its
+   run holds an earlier window (in ``i``, or earlier in ``j`` for ``i == j``) inside one document. The
+   task writes each repeated window of ``j`` and the earliest such occurrence.
+   This is Lee et al.'s ``self-similar`` (``i == j``) and ``across-similar`` (``i < j``): memory per task
+   is two chunks (~50 bytes per token); the number of tasks grows with the square of the chunk count,
+   as in their tool, so ``chunk_tokens`` should be as large as memory allows.
+3. ``substrings.reduce`` (per chunk): the earliest occurrence of each repeated window over all pairs;
+   the union of a document's repeated windows, as maximal spans; each span's twin is the earliest
+   occurrence of its first window, extended while the following windows continue it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..documents import KEY_SHIFT
+from ..text.normalize import utf8_buffer
+from .drivers import Driver, write_decisions
+from .keyed import DECISION_SCHEMA
+from .layout import read_arrow, write_arrow
+from .plan import Plan
+from .shard import ShardState, StepStats
+
+
+def _map_path(plan: Plan, name: str, shard: int):
+    return plan.layout.work / f"{name}.map" / f"{plan.layout.part(shard)}.arrow"
+
+
+def _ids_path(plan: Plan, name: str, shard: int):
+    return plan.layout.work / f"{name}.map" / f"{plan.layout.part(shard)}.ids.arrow"
+
+
+class SuffixArrayDriver(Driver):
+    def map(self, plan, name, st: ShardState):
+        stats = StepStats()
+        t0 = time.perf_counter()
+        step = plan.step(name)
+        rows = np.flatnonzero(st.alive)
+        data, offsets = utf8_buffer(st.current_texts(rows))
+        doc, start, end, token = step.tokens(data, offsets)
+        doc_rows = rows[doc] if len(rows) else np.zeros(0, np.int64)
+        if st.edited and len(doc):      # tokens of edited documents: map offsets to the original
+            bounds = np.searchsorted(doc, np.arange(len(rows) + 1))
+            for i, r in enumerate(rows.tolist()):
+                e = st.edited.get(r)
+                if e is not None and e.edits and bounds[i + 1] > bounds[i]:
+                    m = e.current_to_original()
+                    sl = slice(bounds[i], bounds[i + 1])
+                    start[sl], end[sl] = m[start[sl]], m[end[sl] - 1] + 1
+        comp = plan.config.engine.work_compression
+        write_arrow(_map_path(plan, name, st.shard), pa.table({
+            "row": pa.array(doc_rows.astype(np.int32)), "start": pa.array(start.astype(np.int32)),
+            "end": pa.array(end.astype(np.int32)), "token": pa.array(token)}), compression=comp)
+        write_arrow(_ids_path(plan, name, st.shard), pa.table({
+            "row": pa.array(rows.astype(np.int32)), "id": st.table.column("id").take(pa.array(rows))}),
+            compression=comp)
+        stats.data["seconds"] += time.perf_counter() - t0
+        return stats, {"tokens": int(len(token))}
+
+    def phases(self, plan, name, shards, map_results):
+        step = plan.step(name)
+        counts = np.array([r.get("tokens", 0) for r in map_results], dtype=np.int64)
+        chunks, first, size = [], 0, 0
+        for s in range(shards):            # consecutive shards, at most chunk_tokens (one shard at least)
+            if s > first and size + counts[s] > step.config.chunk_tokens:
+                chunks.append((first, s))
+                first, size = s, 0
+            size += counts[s]
+        chunks.append((first, shards))
+        layout = {"chunks": chunks, "shard_offsets": np.concatenate([[0], np.cumsum(counts)]).tolist()}
+        pairs = [(f"c{j:05d}-c{i:05d}", pair_task, (plan, name, layout, i, j))
+                 for j in range(len(chunks)) for i in range(j + 1)]
+        finals = [(f"c{j:05d}", reduce_task, (plan, name, layout, j)) for j in range(len(chunks))]
+        return [(f"{name}.pairs", pairs), (f"{name}.reduce", finals)]
+
+
+def _load_chunk(plan: Plan, name: str, layout: dict, c: int, columns=("row", "token")) -> dict:
+    """The tokens of chunk ``c`` in corpus order, with each token's document key."""
+    first, stop = layout["chunks"][c]
+    tables, keys = [], []
+    for s in range(first, stop):
+        t = read_arrow(_map_path(plan, name, s)).select(list(columns))
+        tables.append(t)
+        keys.append((np.int64(s) << KEY_SHIFT) | t.column("row").to_numpy().astype(np.int64))
+    out = {col: np.concatenate([t.column(col).to_numpy() for t in tables]) if tables else np.zeros(0)
+           for col in columns}
+    out["key"] = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+    out["offset"] = layout["shard_offsets"][first]
+    return out
+
+
+def pair_task(arg: tuple[Plan, str, dict, int, int]) -> dict[str, Any]:
+    """Windows of chunk ``j`` that occur earlier: in chunk ``i`` (i < j) or earlier in ``j`` (i == j)."""
+    import pydivsufsort
+
+    plan, name, layout, i, j = arg
+    t0 = time.perf_counter()
+    w = plan.step(name).window
+    b = _load_chunk(plan, name, layout, j)
+    a = _load_chunk(plan, name, layout, i) if i != j else None
+    seq = np.concatenate([a["token"], b["token"]]) if a else b["token"]
+    key = np.concatenate([a["key"], b["key"]]) if a else b["key"]
+    off_b = len(a["token"]) if a else 0
+    n = len(seq)
+    pos = src = np.zeros(0, np.int64)
+    if n >= w:
+        dense = pc.dictionary_encode(pa.array(seq)).indices.to_numpy().astype(np.int32)
+        sa = pydivsufsort.divsufsort(dense).astype(np.int64)
+        lcp = pydivsufsort.kasai(dense, sa.astype(np.int32))         # lcp[k] = lcp(sa[k], sa[k + 1])
+        del dense
+        valid = np.zeros(n, dtype=bool)
+        valid[: n - w + 1] = key[: n - w + 1] == key[w - 1:]          # the window lies in one document
+        starts = np.concatenate([[0], np.flatnonzero(lcp[:-1] < w) + 1])
+        del lcp
+        vpos = np.where(valid[sa], sa, np.iinfo(np.int64).max)
+        first = np.minimum.reduceat(vpos, starts)                      # earliest valid window per run
+        first = np.repeat(first, np.diff(np.concatenate([starts, [n]])))
+        in_b = (sa >= off_b) & valid[sa]
+        mark = in_b & ((first < sa) if a is None else (first < off_b))
+        pos, src = sa[mark] - off_b, first[mark]
+        src = src + (a["offset"] if a else b["offset"])
+        order = np.argsort(pos, kind="stable")
+        pos, src = pos[order], src[order]
+    write_arrow(plan.layout.work / f"{name}.pairs" / f"c{j:05d}-c{i:05d}.arrow",
+                pa.table({"pos": pa.array(pos), "src": pa.array(src)}), compression=None)
+    return {"tokens": int(n), "repeated_windows": int(len(pos)),
+            "steps": {name: {"seconds": time.perf_counter() - t0}}}
+
+
+@numba.njit(cache=True, nogil=True)
+def _runs(pos, src, key, w):  # pragma: no cover - compiled
+    """Maximal runs of repeated windows within one document: (first token, end token, twin first
+    token, twin end token). The twin follows the first window's source while windows continue it."""
+    n = pos.shape[0]
+    ra = np.empty(n, np.int64)
+    rb = np.empty(n, np.int64)
+    qa = np.empty(n, np.int64)
+    qb = np.empty(n, np.int64)
+    k = -1
+    follow = False
+    for t in range(n):
+        p = pos[t]
+        if k >= 0 and p <= rb[k] and key[p] == key[ra[k]]:
+            if p + w > rb[k]:
+                rb[k] = p + w
+            if follow and src[t] - p == qa[k] - ra[k] and src[t] + w > qb[k]:
+                qb[k] = src[t] + w
+            elif src[t] - p != qa[k] - ra[k]:
+                follow = False
+        else:
+            k += 1
+            ra[k], rb[k], qa[k], qb[k] = p, p + w, src[t], src[t] + w
+            follow = True
+    return ra[: k + 1], rb[: k + 1], qa[: k + 1], qb[: k + 1]
+
+
+def reduce_task(arg: tuple[Plan, str, dict, int]) -> dict[str, Any]:
+    """Spans of chunk ``j`` to remove, each with its earliest twin."""
+    plan, name, layout, j = arg
+    t0 = time.perf_counter()
+    w = plan.step(name).window
+    folder = plan.layout.work / f"{name}.pairs"
+    parts = [read_arrow(folder / f"c{j:05d}-c{i:05d}.arrow") for i in range(j + 1)]
+    pos = np.concatenate([p.column("pos").to_numpy() for p in parts])
+    src = np.concatenate([p.column("src").to_numpy() for p in parts])
+    order = np.lexsort((src, pos))
+    pos, src = pos[order], src[order]
+    keep = np.ones(len(pos), dtype=bool)
+    keep[1:] = pos[1:] != pos[:-1]                                   # the earliest twin of each window
+    pos, src = pos[keep], src[keep]
+    b = _load_chunk(plan, name, layout, j, columns=("row", "start", "end"))
+    ra, rb, qa, qb = _runs(pos, src, b["key"], w)
+    decisions = DECISION_SCHEMA.empty_table()
+    if len(ra):
+        twin = _twin_spans(plan, name, layout, qa, qb)
+        decisions = pa.table({
+            "_key": pa.array(b["key"][ra]),
+            "start": pa.array(b["start"][ra].astype(np.int64)),
+            "end": pa.array(b["end"][rb - 1].astype(np.int64)),
+            "dup_of_id": twin["id"], "dup_of_start": pa.array(twin["start"]),
+            "dup_of_end": pa.array(twin["end"]),
+        }, schema=DECISION_SCHEMA).sort_by([("_key", "ascending"), ("start", "ascending")])
+    write_decisions(plan.layout, name, f"c{j:05d}", decisions)
+    return {"repeated_windows": int(len(pos)), "spans": decisions.num_rows,
+            "steps": {name: {"seconds": time.perf_counter() - t0}}}
+
+
+def _twin_spans(plan: Plan, name: str, layout: dict, qa: np.ndarray, qb: np.ndarray) -> dict:
+    """Document id and character span of the global token ranges ``qa..qb`` (same document each)."""
+    offsets = np.asarray(layout["shard_offsets"], dtype=np.int64)
+    shard = np.searchsorted(offsets, qa, side="right") - 1
+    ids = np.empty(len(qa), dtype=object)
+    start = np.empty(len(qa), np.int64)
+    end = np.empty(len(qa), np.int64)
+    for s in np.unique(shard).tolist():
+        sel = np.flatnonzero(shard == s)
+        t = read_arrow(_map_path(plan, name, s))
+        local_a, local_b = qa[sel] - offsets[s], qb[sel] - 1 - offsets[s]
+        rows = t.column("row").to_numpy()[local_a]
+        start[sel] = t.column("start").to_numpy()[local_a]
+        end[sel] = t.column("end").to_numpy()[local_b]
+        id_table = read_arrow(_ids_path(plan, name, s))
+        lookup = dict(zip(id_table.column("row").to_pylist(), id_table.column("id").to_pylist()))
+        ids[sel] = [lookup[r] for r in rows.tolist()]
+    return {"id": pa.array(ids.tolist(), pa.string()), "start": start, "end": end}
