@@ -1,0 +1,146 @@
+"""substrings: the suffix-array result equals a brute-force reference, whatever the chunking."""
+
+import json
+import random
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from thresher.text.normalize import utf8_buffer
+from thresher.text.tokens import tokenize
+
+from conftest import EXAMPLES, ROOT, output_bytes, run_ok, shared_path
+
+
+def reference_spans(docs, w):
+    """Brute force: a window of w words is a repeat if the same words stood earlier in the corpus
+    (earlier document, or earlier in the same one); a document's repeated windows are united."""
+    seen = set()
+    out = {}
+    for doc_id, text in docs:
+        words = [(m.start(), m.end()) for m in _words(text)]
+        toks = [text[a:b] for a, b in words]
+        covered = [False] * len(toks)
+        for p in range(len(toks) - w + 1):
+            win = tuple(toks[p:p + w])
+            if win in seen:
+                for q in range(p, p + w):
+                    covered[q] = True
+            seen.add(win)
+        spans, q = [], 0
+        while q < len(toks):
+            if covered[q]:
+                r = q
+                while r < len(toks) and covered[r]:
+                    r += 1
+                spans.append((words[q][0], words[r - 1][1]))
+                q = r
+            else:
+                q += 1
+        if spans:
+            out[doc_id] = spans
+    return out
+
+
+def _words(text):
+    import re
+    return re.finditer(r"\S+", text)
+
+
+def random_corpus(path, n_docs, seed, vocab=30):
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(vocab)]
+    docs = []
+    for i in range(n_docs):
+        if docs and rng.random() < 0.4:            # paste a piece of an earlier document
+            src = rng.choice(docs)[1].split()
+            a = rng.randrange(len(src))
+            piece = src[a: a + rng.randint(3, 25)]
+            body = [rng.choice(words) for _ in range(rng.randint(0, 15))] + piece + \
+                   [rng.choice(words) for _ in range(rng.randint(0, 15))]
+        else:
+            body = [rng.choice(words) for _ in range(rng.randint(1, 40))]
+        text = " ".join(body) if rng.random() < 0.5 else "\n".join(body) + "\n"
+        docs.append((f"d{i}", text))
+    path.write_text("".join(json.dumps({"id": d, "text": t}) + "\n" for d, t in docs))
+    return docs
+
+
+def test_tokens_are_words_or_characters_with_character_offsets():
+    texts = ["  héllo wörld\u00a0x\n\ny ", "", "a"]
+    data, off = utf8_buffer(pa.array(texts))
+    doc, s, e, tok = tokenize(data, off)
+    assert [(int(d), texts[d][a:b]) for d, a, b in zip(doc, s, e)] == [
+        (0, "héllo"), (0, "wörld"), (0, "x"), (0, "y"), (2, "a")]
+    assert tok[0] != tok[1]
+    doc, s, e, tok = tokenize(data, off, unit="chars")
+    assert "".join(texts[d][a:b] for d, a, b in zip(doc, s, e)) == "".join(texts)
+    assert tok[2] != tok[3] and tok[0] == tok[1]          # "h" vs "é"; two spaces
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_equals_brute_force_and_does_not_depend_on_chunking(tmp_path, seed):
+    corpus = tmp_path / "c.jsonl"
+    docs = random_corpus(corpus, 120, seed)
+    w = 5
+    expected = reference_spans(docs, w)
+    for chunk_tokens, shard_mb in ((10_000_000, 16), (1000, 0.002)):
+        out = tmp_path / f"o{chunk_tokens}"
+        stats = run_ok([corpus], out, steps=["substrings"], workers=1, config={
+            "substrings": {"min_tokens": w, "chunk_tokens": chunk_tokens},
+            "engine": {"shard_mb": shard_mb}})
+        rows = pq.read_table(out / "removals").to_pylist()
+        got = {}
+        for r in rows:
+            if r["reason"] == "repeated_substring":
+                got.setdefault(r["doc_id"], []).append((r["start"], r["end"]))
+        assert got == expected
+        text = dict(docs)
+        for r in rows:
+            if r["reason"] != "repeated_substring":
+                continue
+            removed = text[r["doc_id"]][r["start"]:r["end"]].split()
+            twin = text[r["dup_of_id"]][r["dup_of_start"]:r["dup_of_end"]].split()
+            assert removed[:w] == twin[:w] and len(twin) >= w
+            assert int(r["dup_of_id"][1:]) <= int(r["doc_id"][1:])
+        chunks = json.loads((out / "manifests" / "substrings.reduce.json").read_text())["tasks"]
+        assert (chunks > 3) == (chunk_tokens == 1000)                # one chunk, or many
+        assert stats["steps"]["substrings"]["removals"]["repeated_substring"]["rows"] > 10
+
+
+def test_character_mode_finds_exact_character_substrings(tmp_path):
+    p = tmp_path / "c.jsonl"
+    base = "The quick brown fox jumps over the lazy dog near the river bank."
+    docs = [("a", "Intro. " + base + " Outro."), ("b", "Other start " + base + "!")]
+    p.write_text("".join(json.dumps({"id": d, "text": t}) + "\n" for d, t in docs))
+    out = tmp_path / "out"
+    run_ok([p], out, steps=["substrings"], config={"substrings": {"min_chars": 20}})
+    rows = pq.read_table(out / "removals").to_pylist()
+    assert [(r["doc_id"], docs[1][1][r["start"]:r["end"]]) for r in rows] == [("b", " " + base)]
+    assert docs[0][1][rows[0]["dup_of_start"]:rows[0]["dup_of_end"]] == " " + base
+
+
+def test_seeds_article_copy_keeps_only_what_the_forum_lacks(tmp_path):
+    seeds = shared_path("seeds")
+    out = tmp_path / "out"
+    run_ok([seeds], out, config=ROOT / "configs" / "web.toml", workers=2)
+    kept = {d["id"][:3]: d["text"] for d in pq.read_table(out / "documents").to_pylist()}
+    forum = open(next(seeds.glob("000_*.txt"))).read()
+    article = kept["003"]
+    assert article.startswith("Print Share Comment Cite Upload Translate Updates")
+    assert "Radio Free" in article and "To access this feature" in article
+    # nothing of what 003 keeps (a line of 30+ characters) stands in the forum thread
+    assert not [line for line in article.splitlines() if len(line) >= 30 and line.strip() in forum]
+    assert len(article) < 1400
+
+
+def test_workers_give_identical_bytes_for_every_step(tmp_path):
+    outs = []
+    for w in (1, 2):
+        out = tmp_path / f"w{w}"
+        run_ok([EXAMPLES], out, workers=w, config={"engine": {"shard_mb": 0.002},
+                                                   "substrings": {"min_tokens": 8}})
+        outs.append(output_bytes(out))
+    assert outs[0] == outs[1]
