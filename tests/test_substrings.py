@@ -106,7 +106,7 @@ def test_equals_brute_force_and_does_not_depend_on_chunking(tmp_path, seed):
             assert removed[:w] == twin[:w] and len(twin) >= w
             assert int(r["dup_of_id"][1:]) <= int(r["doc_id"][1:])
         chunks = json.loads((out / "manifests" / "substrings.reduce.json").read_text())["tasks"]
-        assert (chunks > 3) == (chunk_tokens == 1000)                # one chunk, or many
+        assert (chunks > 1) == (chunk_tokens == 1000)                # one chunk, or several
         assert stats["steps"]["substrings"]["removals"]["repeated_substring"]["rows"] > 10
 
 
