@@ -17,7 +17,7 @@ import thresher
 from thresher import Cut, DocumentStep, Drop, OutputError, PhaseError
 from thresher.engine.layout import Layout, read_json, write_json
 
-from conftest import (EXAMPLES, ROOT, assert_verified, cli, cli_ok, make_corpus, output_bytes, run_ok,
+from conftest import (EXAMPLES, ROOT, cli, cli_ok, make_corpus, output_bytes, run_ok,
                        shared_path)
 
 

@@ -3,7 +3,6 @@
 import json
 import random
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -143,4 +142,28 @@ def test_workers_give_identical_bytes_for_every_step(tmp_path):
         run_ok([EXAMPLES], out, workers=w, config={"engine": {"shard_mb": 0.002},
                                                    "substrings": {"min_tokens": 8}})
         outs.append(output_bytes(out))
+    assert outs[0] == outs[1]
+
+
+def test_debian_copyright_files_both_steps(tmp_path):
+    """~700 real licence files of this machine, full of repeated licence texts."""
+    import glob
+    import shutil
+
+    files = sorted(glob.glob("/usr/share/doc/*/copyright"))
+    if len(files) < 50:
+        pytest.skip("needs the Debian copyright files in /usr/share/doc (a Debian machine)")
+    src = tmp_path / "in"
+    src.mkdir()
+    for f in files:
+        shutil.copyfile(f, src / (f.split("/")[-2] + ".txt"))
+    outs = []
+    for w in (1, 2):
+        out = tmp_path / f"w{w}"
+        stats = run_ok([src], out, steps=["paragraphs", "substrings"], workers=w,
+                       config={"engine": {"shard_mb": 2}})
+        outs.append(output_bytes(out))
+    removed = {k: sum(r["chars"] for r in v["removals"].values()) for k, v in stats["steps"].items()}
+    assert removed["paragraphs"] > 0.5 * stats["total"]["chars_in"]
+    assert removed["substrings"] > 0
     assert outs[0] == outs[1]

@@ -15,6 +15,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 import pyarrow as pa
 
 #: Columns of ``OUT/removals``, in order. ``source`` disambiguates equal ids from different inputs.
@@ -176,10 +177,8 @@ class EditedText:
             out.append((os_ + a - cs, os_ + b - cs))
         return out
 
-    def current_to_original(self) -> "np.ndarray":
+    def current_to_original(self) -> np.ndarray:
         """Original offset of every current character (text an edit inserted maps to the edit's start)."""
-        import numpy as np
-
         out = np.empty(len(self.current), dtype=np.int64)
         for cs, ce, os_, is_orig in self._segs():
             out[cs:ce] = np.arange(os_, os_ + ce - cs) if is_orig else os_

@@ -26,7 +26,7 @@ class Executor(ABC):
         ``tasks`` is consumed lazily, at most a few per worker ahead, so a generator that reads input
         (the ingest chunker) keeps memory bounded. An exception in a task is raised here."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op unless the executor holds workers
         """Release workers (no-op by default)."""
 
     def __enter__(self) -> "Executor":
