@@ -40,7 +40,7 @@ class Driver:
 
     def decisions(self, plan: Plan, name: str, shard: int) -> pa.Table:
         """Decisions of ``shard`` from every decision file of the step (sorted by ``_key``)."""
-        folder = plan.layout.work / f"{name}.reduce"
+        folder = plan.layout.decisions(name, "x").parent
         lo, hi = shard << KEY_SHIFT, (shard + 1) << KEY_SHIFT
         parts = []
         for path in sorted(folder.glob("*.parquet")) if folder.exists() else []:
@@ -54,7 +54,7 @@ class Driver:
 
 def write_decisions(lay: Layout, name: str, part: str, decisions: pa.Table) -> None:
     """Small row groups, so that a shard reads only its own key range of each file."""
-    write_parquet(lay.work / f"{name}.reduce" / f"{part}.parquet", decisions, compression="zstd",
+    write_parquet(lay.decisions(name, part), decisions, compression="zstd",
                   row_group_size=DECISION_ROW_GROUP)
 
 
