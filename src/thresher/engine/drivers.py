@@ -40,7 +40,7 @@ class Driver:
 
     def decisions(self, plan: Plan, name: str, shard: int) -> pa.Table:
         """Decisions of ``shard`` from every decision file of the step (sorted by ``_key``)."""
-        folder = plan.layout.decisions(name, "x").parent
+        folder = plan.layout.decisions_folder(name)
         lo, hi = shard << KEY_SHIFT, (shard + 1) << KEY_SHIFT
         parts = []
         for path in sorted(folder.glob("*.parquet")) if folder.exists() else []:

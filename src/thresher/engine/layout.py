@@ -114,8 +114,11 @@ class Layout:
     def map_folder(self, step: str, partition: int) -> Path:
         return self.work / f"{step}.map" / f"p{partition:05d}"
 
+    def decisions_folder(self, step: str) -> Path:
+        return self.work / f"{step}.reduce"
+
     def decisions(self, step: str, part: str) -> Path:
-        return self.work / f"{step}.reduce" / f"{part}.parquet"
+        return self.decisions_folder(step) / f"{part}.parquet"
 
     def marker(self, phase: str, task: str) -> Path:
         return self.work / "done" / phase / f"{task}.json"
