@@ -6,7 +6,7 @@ from thresher import ConfigError, load_config
 
 def test_defaults_run_every_implemented_step_in_canonical_order():
     cfg = load_config()
-    assert cfg.steps == ("exact", "paragraphs", "substrings")
+    assert cfg.steps == ("exact", "near_dup", "paragraphs", "substrings")
     assert cfg.output.format == "parquet"
 
 
@@ -33,7 +33,7 @@ def test_bad_value_names_key_value_and_allowed():
 
 def test_steps_are_validated():
     with pytest.raises(ConfigError, match="not implemented"):
-        load_config(steps=["near_dup"])
+        load_config(steps=["boilerplate"])
     with pytest.raises(ConfigError, match="unknown step 'exakt'; did you mean 'exact'"):
         load_config(steps=["exakt"])
     with pytest.raises(ConfigError, match="no steps given"):
@@ -66,3 +66,10 @@ def test_public_api_is_curated():
     modules = {"api", "cli", "config", "dedup", "documents", "engine", "errors", "io", "registry",
                "steps", "text", "verify"}
     assert public - modules == set(thresher.__all__) - {"__version__"}
+
+
+def test_step_option_relations_are_checked_before_work():
+    with pytest.raises(ConfigError, match="bands and near_dup.rows go together"):
+        load_config({"near_dup": {"bands": 4}})
+    with pytest.raises(ConfigError, match="exceeds near_dup.num_perm"):
+        load_config({"near_dup": {"bands": 20, "rows": 10}})

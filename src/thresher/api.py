@@ -13,6 +13,7 @@ from .engine.layout import Layout, read_json
 from .engine.plan import Plan
 from .engine.runner import Progress, Runner, _run_identity, auto_partitions, finish, prepare_output
 from .io.inputs import check_parquet_schema, expand_inputs
+from . import registry
 from .registry import resolve_steps, step_configs
 
 
@@ -29,7 +30,10 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | RunConfig |
         data = dict(config or {})
     data = merge(data, {k: v for k, v in overrides.items() if v is not None})
     cfg = parse_config(data, step_configs=step_configs())
-    return replace(cfg, steps=tuple(resolve_steps(cfg.steps)))
+    cfg = replace(cfg, steps=tuple(resolve_steps(cfg.steps)))
+    for name in cfg.steps:          # steps check the relations between their options now, not mid-run
+        registry.STEPS[name](cfg.step_options.get(name))
+    return cfg
 
 
 def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str], *,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 
 from .dedup.exact import ExactDedup
+from .dedup.near_dup import NearDup
 from .dedup.paragraphs import ParagraphDedup
 from .dedup.substrings import SubstringDedup
 from .errors import ConfigError
@@ -20,7 +21,7 @@ CANONICAL_ORDER = ("exact", "near_dup", "paragraphs", "substrings", "boilerplate
                    "language", "pii")
 
 #: The steps this version implements.
-STEPS: dict[str, type[Step]] = {cls.name: cls for cls in (ExactDedup, ParagraphDedup, SubstringDedup)}
+STEPS: dict[str, type[Step]] = {cls.name: cls for cls in (ExactDedup, NearDup, ParagraphDedup, SubstringDedup)}
 
 
 def step_configs() -> dict[str, type]:

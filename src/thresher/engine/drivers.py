@@ -95,11 +95,15 @@ def keyed_reduce_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
 
 
 def driver_for(step: Step) -> Driver:
-    from .substrings import SuffixArrayDriver
+    from ..dedup.near_dup import NearDup
     from ..dedup.substrings import SubstringDedup
+    from .near_dup import NearDupDriver
+    from .substrings import SuffixArrayDriver
 
     if isinstance(step, KeyedDedupStep):
         return KeyedDriver()
     if isinstance(step, SubstringDedup):
         return SuffixArrayDriver()
+    if isinstance(step, NearDup):
+        return NearDupDriver()
     raise TypeError(f"no engine driver for global step {step.name!r}")

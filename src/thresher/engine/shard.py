@@ -247,18 +247,21 @@ class ShardState:
         t0 = self._begin(stats)
         mask = (1 << KEY_SHIFT) - 1
         cols = {c: decisions.column(c).to_pylist() for c in
-                ("_key", "start", "end", "dup_of_id", "dup_of_start", "dup_of_end")}
-        for key, start, end, dup_id, dup_start, dup_end in zip(*cols.values()):
+                ("_key", "start", "end", "dup_of_id", "dup_of_start", "dup_of_end", "reason", "similarity")}
+        default_sim = getattr(step, "similarity", 1.0)
+        whole = getattr(step, "whole_document", False)
+        for key, start, end, dup_id, dup_start, dup_end, reason, sim in zip(*cols.values()):
             row = key & mask
             if not self.alive[row]:
                 continue
             dup = dict(dup_of_id=dup_id, dup_of_start=dup_start, dup_of_end=dup_end,
-                       similarity=getattr(step, "similarity", 1.0))
-            if getattr(step, "whole_document", False):
-                self.drop(row, step.name, step.reason, stats, **dup)
+                       similarity=default_sim if sim is None else sim)
+            reason = reason or step.reason
+            if whole:
+                self.drop(row, step.name, reason, stats, **dup)
             else:
                 pieces = self.edited_text(row).kept_within(start, end)
-                self.remove_original(row, pieces, step.name, step.reason, stats, **dup)
+                self.remove_original(row, pieces, step.name, reason, stats, **dup)
                 self.drop_if_emptied(row, step.name, stats)
         self._end(stats, t0)
 

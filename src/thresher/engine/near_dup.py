@@ -1,0 +1,394 @@
+"""Engine side of ``near_dup``: signatures per shard, buckets and candidates by hash partition,
+verification shard by shard, clustering over verified edges only.
+
+    map (per shard)           shingles → signatures → band keys, plus sampled shingles; records
+                              ``(kind, key, doc, length, samples)`` partitioned by key hash on disk
+    near_dup.buckets (per P)  a bucket (equal band key, or equal sampled shingle) pairs each member with
+                              its ``max_fanout`` best-ranked members; pairs partitioned by pair hash
+    near_dup.candidates (P)   pairs summed: a candidate shares a band, or half the smaller document's
+                              sampled shingles; written sorted by the first document
+    near_dup.verify (shard)   exact Jaccard and containment from shingle sets recomputed from the current
+                              texts of this shard and, one at a time, of each shard it pairs with
+    near_dup.reduce (one)     greedy clustering over verified edges (no signatures, no texts):
+                              decisions for the next pass and OUT/clusters/part-000000.parquet
+
+Memory: a map task holds one shard; a bucket or candidate task one partition of records or pairs; a
+verify task two shards' shingle sets; the clustering task the verified edges (duplicates only, ~60
+bytes each), never signatures.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..documents import KEY_SHIFT
+from ..text.tokens import _mix
+from .drivers import Driver, write_decisions
+from .keyed import DECISION_SCHEMA
+from .layout import read_arrow, write_arrow, write_parquet
+from .plan import Plan
+from .shard import ShardState, StepStats
+
+ROW_GROUP = 65_536
+
+
+def _pass_of(plan: Plan, name: str) -> int:
+    return next(k for k, seg in enumerate(plan.segments) if seg.global_ == name)
+
+
+def _write_partitioned(plan: Plan, folder: str, part_col: np.ndarray, table: pa.Table, owner: str,
+                       partitions: int) -> None:
+    """Write ``table`` split by ``part_col`` into ``_work/<folder>/pNNNNN/<owner>.arrow``."""
+    if table.num_rows == 0:
+        return
+    order = np.argsort(part_col, kind="stable")
+    parts = part_col[order]
+    table = table.take(pa.array(order))
+    bounds = np.flatnonzero(parts[1:] != parts[:-1]) + 1
+    for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(parts)]):
+        path = plan.layout.work / folder / f"p{int(parts[a]):05d}" / f"{owner}.arrow"
+        write_arrow(path, table.slice(a, b - a), compression=plan.config.engine.work_compression)
+
+
+def _read_folder(plan: Plan, folder: str, p: int) -> pa.Table | None:
+    d = plan.layout.work / folder / f"p{p:05d}"
+    files = sorted(d.glob("*.arrow")) if d.exists() else []
+    return pa.concat_tables([read_arrow(f) for f in files]) if files else None
+
+
+class NearDupDriver(Driver):
+    def map(self, plan, name, st: ShardState):
+        stats = StepStats()
+        t0 = time.perf_counter()
+        from ..dedup.minhash import band_keys, signatures
+
+        step = plan.step(name)
+        c = step.config
+        rows = np.flatnonzero(st.alive)
+        texts = st.current_texts(rows).to_pylist()
+        offsets, ids = step.shingle_sets(texts, unique=False)
+        sig = signatures(ids, offsets, num_perm=c.num_perm, seed=c.seed)
+        keys = band_keys(sig, bands=step.bands, rows=step.rows)
+        nonempty = np.diff(offsets) > 0
+        doc_keys = (np.int64(st.shard) << KEY_SHIFT) | rows.astype(np.int64)
+        length = st.cur_len[rows].astype(np.int64)
+        olen = st.orig_len[rows].astype(np.int64)
+        # sampled shingles, unique per document (containment candidates)
+        doc_of = np.repeat(np.arange(len(rows)), np.diff(offsets))
+        sampled = (ids % np.uint64(c.sample_rate)) == 0 if c.containment > 0 else np.zeros(0, bool)
+        s_doc, s_id = doc_of[sampled], ids[sampled]
+        if len(s_id):
+            order = np.lexsort((s_id, s_doc))
+            s_doc, s_id = s_doc[order], s_id[order]
+            keep = np.ones(len(s_id), bool)
+            keep[1:] = (s_id[1:] != s_id[:-1]) | (s_doc[1:] != s_doc[:-1])
+            s_doc, s_id = s_doc[keep], s_id[keep]
+        nsamp = np.bincount(s_doc, minlength=len(rows)).astype(np.int32)
+        b_doc = np.repeat(np.flatnonzero(nonempty), step.bands)
+        b_key = keys[nonempty].reshape(-1)
+        kind = np.concatenate([np.zeros(len(b_key), np.int8), np.ones(len(s_id), np.int8)])
+        key = np.concatenate([b_key, s_id])
+        doc = np.concatenate([b_doc, s_doc]).astype(np.int64)
+        table = pa.table({"kind": pa.array(kind), "key": pa.array(key), "_key": pa.array(doc_keys[doc]),
+                          "len": pa.array(length[doc]), "olen": pa.array(olen[doc]),
+                          "nsamp": pa.array(nsamp[doc]), "id": st.table.column("id").take(pa.array(rows[doc]))})
+        part = (_mix_array(key) % np.uint64(plan.partitions)).astype(np.int64)
+        _write_partitioned(plan, f"{name}.records", part, table, plan.layout.part(st.shard), plan.partitions)
+        stats.data["seconds"] += time.perf_counter() - t0
+        return stats, {"docs": int(len(rows)), "shingles": int(len(ids))}
+
+    def phases(self, plan, name, shards, map_results):
+        P = plan.partitions
+        return [
+            (f"{name}.buckets", [(f"p{p:05d}", buckets_task, (plan, name, p)) for p in range(P)]),
+            (f"{name}.candidates", [(f"p{p:05d}", candidates_task, (plan, name, p)) for p in range(P)]),
+            (f"{name}.verify", [(plan.layout.part(s), verify_task, (plan, name, s)) for s in range(shards)]),
+            (f"{name}.reduce", [("all", cluster_task, (plan, name, shards))]),
+        ]
+
+
+def _mix_array(x: np.ndarray) -> np.ndarray:
+    return _mix_vec(np.asarray(x, np.uint64))
+
+
+@numba.njit(cache=True, nogil=True)
+def _mix_vec(x):  # pragma: no cover - compiled
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = _mix(x[i] ^ np.uint64(0x5851F42D4C957F2D))
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _bucket_pairs(group_start, members, fanout, max_group):  # pragma: no cover - compiled
+    """Pairs (i, j) of member indices: every member with each of its group's first ``fanout`` members
+    (groups sorted by rank); groups larger than ``max_group`` (if > 0) are skipped."""
+    total = 0
+    for g in range(group_start.shape[0] - 1):
+        m = group_start[g + 1] - group_start[g]
+        if m < 2 or (max_group > 0 and m > max_group):
+            continue
+        f = min(m, fanout)
+        total += f * m - f * (f + 1) // 2
+    a = np.empty(total, np.int64)
+    b = np.empty(total, np.int64)
+    k = 0
+    for g in range(group_start.shape[0] - 1):
+        s, e = group_start[g], group_start[g + 1]
+        m = e - s
+        if m < 2 or (max_group > 0 and m > max_group):
+            continue
+        f = min(m, fanout)
+        for i in range(s, s + f):
+            for j in range(i + 1, e):
+                a[k] = members[i]
+                b[k] = members[j]
+                k += 1
+    return a[:k], b[:k]
+
+
+def buckets_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
+    plan, name, p = arg
+    t0 = time.perf_counter()
+    step = plan.step(name)
+    c = step.config
+    rec = _read_folder(plan, f"{name}.records", p)
+    pairs = 0
+    if rec is not None and rec.num_rows:
+        kind = rec.column("kind").to_numpy()
+        key = rec.column("key").to_numpy()
+        doc = rec.column("_key").to_numpy()
+        length = rec.column("len").to_numpy()
+        rank = doc if c.keep == "first" else -length
+        order = np.lexsort((doc, rank, key, kind))     # groups of (kind, key), best-ranked first
+        kind, key, doc = kind[order], key[order], doc[order]
+        new = np.ones(len(key), bool)
+        new[1:] = (key[1:] != key[:-1]) | (kind[1:] != kind[:-1])
+        starts = np.concatenate([np.flatnonzero(new), [len(key)]]).astype(np.int64)
+        out = []
+        for is_sample in (0, 1):
+            sel = np.flatnonzero(kind[starts[:-1]] == is_sample)
+            if not len(sel):
+                continue
+            g_start = starts[sel]
+            g_end = starts[sel + 1]
+            # the groups of one kind are contiguous: rebase them onto their own member array
+            lo, hi = int(g_start[0]), int(g_end[-1])
+            members = np.arange(lo, hi, dtype=np.int64)
+            gs = np.concatenate([g_start, [hi]]) - lo
+            ia, ib = _bucket_pairs(gs, members, c.max_fanout, c.max_sample_group if is_sample else 0)
+            out.append((ia, ib, is_sample))
+        nsamp = rec.column("nsamp").to_numpy()[order]
+        lens = rec.column("len").to_numpy()[order]
+        olen = rec.column("olen").to_numpy()[order]
+        ids = rec.column("id").take(pa.array(order))
+        tables, parts = [], []
+        for ia, ib, is_sample in out:
+            if not len(ia):
+                continue
+            swap = doc[ia] > doc[ib]                  # normalise: a is the earlier document
+            ia, ib = np.where(swap, ib, ia), np.where(swap, ia, ib)
+            t = pa.table({
+                "a": pa.array(doc[ia]), "b": pa.array(doc[ib]),
+                "band": pa.array(np.full(len(ia), not is_sample)),
+                "shared": pa.array(np.full(len(ia), 1 if is_sample else 0, np.int32)),
+                "nsamp_a": pa.array(nsamp[ia]), "nsamp_b": pa.array(nsamp[ib]),
+                "len_a": pa.array(lens[ia]), "len_b": pa.array(lens[ib]),
+                "olen_a": pa.array(olen[ia]), "olen_b": pa.array(olen[ib]),
+                "id_a": ids.take(pa.array(ia)), "id_b": ids.take(pa.array(ib)),
+            })
+            tables.append(t)
+            parts.append(_mix_array(doc[ia].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+                                    ^ doc[ib].astype(np.uint64)))
+            pairs += len(ia)
+        if tables:
+            table = pa.concat_tables(tables)
+            part = (np.concatenate(parts) % np.uint64(plan.partitions)).astype(np.int64)
+            _write_partitioned(plan, f"{name}.pairs", part, table, f"p{p:05d}", plan.partitions)
+    return {"pairs": pairs, "steps": {name: {"seconds": time.perf_counter() - t0}}}
+
+
+def candidates_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
+    plan, name, q = arg
+    t0 = time.perf_counter()
+    c = plan.step(name).config
+    pairs = _read_folder(plan, f"{name}.pairs", q)
+    out = None
+    n = 0
+    if pairs is not None and pairs.num_rows:
+        g = pairs.group_by(["a", "b"], use_threads=False).aggregate([
+            ("band", "max"), ("shared", "sum"), ("nsamp_a", "max"), ("nsamp_b", "max"), ("len_a", "max"),
+            ("len_b", "max"), ("olen_a", "max"), ("olen_b", "max"), ("id_a", "min"), ("id_b", "min")])
+        g = g.rename_columns([col.rsplit("_", 1)[0] if col.endswith(("_max", "_sum", "_min")) else col
+                              for col in g.column_names])
+        band = g.column("band").to_numpy(zero_copy_only=False)
+        shared = g.column("shared").to_numpy()
+        need = np.maximum(2, np.ceil(0.5 * np.minimum(g.column("nsamp_a").to_numpy(),
+                                                      g.column("nsamp_b").to_numpy())))
+        keep = band | ((c.containment > 0) & (shared >= need))
+        out = g.filter(pa.array(keep)).select(["a", "b", "len_a", "len_b", "olen_a", "olen_b", "id_a", "id_b"])
+        out = out.sort_by([("a", "ascending"), ("b", "ascending")])
+        n = out.num_rows
+    if out is None:
+        out = pa.table({"a": pa.array([], pa.int64()), "b": pa.array([], pa.int64()),
+                        "len_a": pa.array([], pa.int64()), "len_b": pa.array([], pa.int64()),
+                        "olen_a": pa.array([], pa.int64()), "olen_b": pa.array([], pa.int64()),
+                        "id_a": pa.array([], pa.string()), "id_b": pa.array([], pa.string())})
+    write_parquet(plan.layout.work / f"{name}.candidates" / f"p{q:05d}.parquet", out,
+                  compression="zstd", row_group_size=ROW_GROUP)
+    return {"candidates": n, "steps": {name: {"seconds": time.perf_counter() - t0, "candidates": n}}}
+
+
+def _shard_sets(plan: Plan, name: str, shard: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique shingle sets of ``rows`` of ``shard``, from their texts as the map side saw them."""
+    lay = plan.layout
+    k = _pass_of(plan, name)
+    st = ShardState(shard, read_arrow(lay.shard(shard)), read_arrow(lay.state(k, shard)))
+    texts = st.current_texts(rows).to_pylist()
+    return plan.step(name).shingle_sets(texts)
+
+
+def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
+    from ..dedup.minhash import similarities
+
+    plan, name, s = arg
+    t0 = time.perf_counter()
+    step = plan.step(name)
+    c = step.config
+    lo, hi = s << KEY_SHIFT, (s + 1) << KEY_SHIFT
+    folder = plan.layout.work / f"{name}.candidates"
+    parts = [pq.read_table(f, filters=[("a", ">=", lo), ("a", "<", hi)]) for f in sorted(folder.glob("*.parquet"))]
+    cand = pa.concat_tables(parts) if parts else None
+    verified = []
+    n_cand = 0
+    if cand is not None and cand.num_rows:
+        cand = cand.sort_by([("b", "ascending"), ("a", "ascending")])
+        n_cand = cand.num_rows
+        mask = (1 << KEY_SHIFT) - 1
+        a = cand.column("a").to_numpy()
+        b = cand.column("b").to_numpy()
+        a_rows = np.unique(a & mask)
+        off_a, ids_a = _shard_sets(plan, name, s, a_rows)
+        ia = np.searchsorted(a_rows, a & mask)
+        b_shard = b >> KEY_SHIFT
+        sims = np.empty((len(a), 3))
+        for t in np.unique(b_shard).tolist():
+            sel = np.flatnonzero(b_shard == t)
+            b_rows = np.unique(b[sel] & mask)
+            off_b, ids_b = _shard_sets(plan, name, t, b_rows)
+            sims[sel] = similarities(ids_a, off_a, ia[sel], ids_b, off_b, np.searchsorted(b_rows, b[sel] & mask))
+        ok = (sims[:, 0] >= c.threshold) | ((c.containment > 0) &
+                                            ((sims[:, 1] >= c.containment) | (sims[:, 2] >= c.containment)))
+        v = cand.filter(pa.array(ok))
+        v = v.append_column("jaccard", pa.array(sims[ok, 0])).append_column(
+            "in_b", pa.array(sims[ok, 1])).append_column("in_a", pa.array(sims[ok, 2]))
+        verified.append(v)
+    table = pa.concat_tables(verified) if verified else None
+    if table is not None:
+        write_arrow(plan.layout.work / f"{name}.verified" / f"{plan.layout.part(s)}.arrow", table,
+                    compression=None)
+    n_ver = table.num_rows if table is not None else 0
+    return {"steps": {name: {"seconds": time.perf_counter() - t0, "verified": n_ver,
+                             "rejected": n_cand - n_ver}}}
+
+
+@numba.njit(cache=True, nogil=True)
+def _greedy(order, indptr, nbr, sim_j, sim_in, threshold, containment):  # pragma: no cover
+    """Visit nodes in ``order``; an undecided node is kept and removes each undecided neighbour that
+    is verified against it. Returns (state: 1 kept / 2 removed / 0 alone, twin, similarity, kind)."""
+    n = indptr.shape[0] - 1
+    state = np.zeros(n, np.int8)
+    twin = np.full(n, -1, np.int64)
+    sim = np.zeros(n, np.float64)
+    kind = np.zeros(n, np.int8)               # 1 jaccard, 2 containment
+    for v in order:
+        if state[v] != 0:
+            continue
+        state[v] = 1
+        for e in range(indptr[v], indptr[v + 1]):
+            u = nbr[e]
+            if state[u] != 0:
+                continue
+            if sim_j[e] >= threshold:
+                state[u], twin[u], sim[u], kind[u] = 2, v, sim_j[e], 1
+            elif containment > 0 and sim_in[e] >= containment:   # share of u inside v
+                state[u], twin[u], sim[u], kind[u] = 2, v, sim_in[e], 2
+    return state, twin, sim, kind
+
+
+def cluster_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
+    plan, name, shards = arg
+    t0 = time.perf_counter()
+    c = plan.step(name).config
+    folder = plan.layout.work / f"{name}.verified"
+    files = sorted(folder.glob("*.arrow")) if folder.exists() else []
+    edges = pa.concat_tables([read_arrow(f) for f in files]) if files else None
+    decisions = DECISION_SCHEMA.empty_table()
+    clusters = pa.table({"doc_id": pa.array([], pa.string()), "doc_key": pa.array([], pa.int64()),
+                         "cluster_id": pa.array([], pa.int64()), "kept": pa.array([], pa.bool_()),
+                         "representative_id": pa.array([], pa.string()),
+                         "similarity": pa.array([], pa.float64()), "reason": pa.array([], pa.string())})
+    removed = 0
+    if edges is not None and edges.num_rows:
+        a = edges.column("a").to_numpy()
+        b = edges.column("b").to_numpy()
+        nodes, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
+        ia, ib = inv[: len(a)], inv[len(a):]
+        n = len(nodes)
+        length = np.zeros(n, np.int64)
+        olen = np.zeros(n, np.int64)
+        length[ia], length[ib] = edges.column("len_a").to_numpy(), edges.column("len_b").to_numpy()
+        olen[ia], olen[ib] = edges.column("olen_a").to_numpy(), edges.column("olen_b").to_numpy()
+        ids = np.empty(n, dtype=object)
+        ids[ia] = edges.column("id_a").to_pylist()
+        ids[ib] = edges.column("id_b").to_pylist()
+        jac = edges.column("jaccard").to_numpy()
+        in_b, in_a = edges.column("in_b").to_numpy(), edges.column("in_a").to_numpy()
+        # both directions: from a, the neighbour b's share inside a is in_a; from b, a's is in_b
+        src = np.concatenate([ia, ib])
+        dst = np.concatenate([ib, ia])
+        sj = np.concatenate([jac, jac])
+        sin = np.concatenate([in_a, in_b])
+        order_e = np.lexsort((nodes[dst], src))
+        src, dst, sj, sin = src[order_e], dst[order_e], sj[order_e], sin[order_e]
+        indptr = np.zeros(n + 1, np.int64)
+        indptr[1:] = np.cumsum(np.bincount(src, minlength=n))
+        order = np.lexsort((nodes, -length)) if c.keep == "longest" else np.argsort(nodes)
+        state, twin, sim, kind = _greedy(order.astype(np.int64), indptr, dst, sj, sin,
+                                         c.threshold, c.containment)
+        rem = np.flatnonzero(state == 2)
+        removed = len(rem)
+        reason = np.where(kind[rem] == 1, "jaccard", "containment")
+        decisions = pa.table({
+            "_key": pa.array(nodes[rem]), "start": pa.array(np.zeros(len(rem), np.int64)),
+            "end": pa.array(olen[rem]), "dup_of_id": pa.array(ids[twin[rem]].tolist(), pa.string()),
+            "dup_of_start": pa.array(np.zeros(len(rem), np.int64)), "dup_of_end": pa.array(olen[twin[rem]]),
+            "reason": pa.array(reason.tolist(), pa.string()), "similarity": pa.array(sim[rem]),
+        }, schema=DECISION_SCHEMA).sort_by([("_key", "ascending")])
+        member = np.flatnonzero(state > 0)
+        rep = np.where(state[member] == 2, twin[member], member)
+        clusters = pa.table({
+            "doc_id": pa.array(ids[member].tolist(), pa.string()), "doc_key": pa.array(nodes[member]),
+            "cluster_id": pa.array(nodes[rep]), "kept": pa.array(state[member] == 1),
+            "representative_id": pa.array(ids[rep].tolist(), pa.string()),
+            "similarity": pa.array(np.where(state[member] == 2, sim[member], np.nan)),
+            "reason": pa.array([None if s == 1 else ("jaccard" if k == 1 else "containment")
+                                for s, k in zip(state[member].tolist(), kind[member].tolist())], pa.string()),
+        })
+        # a kept document alone (all its verified neighbours went to others) is no cluster
+        sizes = np.bincount(rep, minlength=n)
+        clusters = clusters.filter(pa.array(sizes[rep] > 1))
+        clusters = clusters.sort_by([("cluster_id", "ascending"), ("doc_key", "ascending")])
+        sim_col = clusters.column("similarity").to_numpy(zero_copy_only=False)
+        clusters = clusters.set_column(clusters.schema.get_field_index("similarity"), "similarity",
+                                       pa.array(sim_col, mask=np.isnan(sim_col)))
+    write_decisions(plan.layout, name, "all", decisions)
+    write_parquet(plan.layout.out / "clusters" / "part-000000.parquet", clusters,
+                  compression=plan.config.output.compression)
+    return {"steps": {name: {"seconds": time.perf_counter() - t0, "clustered_removed": removed}}}

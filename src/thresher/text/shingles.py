@@ -1,0 +1,169 @@
+"""Shingles for near-duplicate detection: hashed word n-grams (or character n-grams) per document.
+
+Normalisation, as the issue and text-dedup/datatrove do: Unicode NFKC, lower case, punctuation dropped.
+A word is a maximal run of letters and digits: ASCII ``[0-9A-Za-z_]`` and every non-ASCII character
+except whitespace and the punctuation of Latin-1 Supplement (U+00A1-U+00BF, U+00D7, U+00F7) and General
+Punctuation (U+2000-U+206F). ASCII documents go straight to the numba kernel; others are normalised
+with ``unicodedata.normalize("NFKC", text).lower()`` first (both C loops).
+
+A shingle is ``n`` consecutive words (``unit="words"``) or ``n`` consecutive non-space characters
+(``unit="chars"``, for scripts written without spaces: Chinese, Japanese, Thai). ``unit="auto"`` picks
+characters for a document whose non-ASCII text has fewer than one space per 20 characters. A document
+shorter than ``n`` units is one shingle. Shingle ids are 64-bit (word hashes combined by a multiply-xor
+chain); sets are returned sorted and unique, ready for exact Jaccard.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numba
+import numpy as np
+
+from .tokens import _FNV_OFFSET, _FNV_PRIME, _char_len, _mix
+
+
+_ALNUM = np.zeros(128, dtype=np.bool_)
+_ALNUM[[*range(48, 58), *range(65, 91), *range(97, 123), 95]] = True
+_LOWER64 = np.arange(128, dtype=np.uint64)
+_LOWER64[65:91] += np.uint64(32)
+
+
+@numba.njit(cache=True, nogil=True)
+def _word_byte(data, i, e):  # pragma: no cover - compiled
+    """Bytes of the character at ``i`` if it belongs to a word, else 0 (and its length as negative)."""
+    c = data[i]
+    if c < 0x80:
+        if (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122) or c == 95:
+            return 1
+        return -1
+    n = _char_len(c)
+    if n > e - i:
+        n = e - i
+    if c == 0xC2 and i + 1 < e and (data[i + 1] >= 0x80 and data[i + 1] <= 0xBF):
+        return -n                                   # U+0080-U+00BF: controls, NBSP, Latin-1 punctuation
+    if c == 0xC3 and i + 1 < e and (data[i + 1] == 0x97 or data[i + 1] == 0xB7):
+        return -n                                   # × ÷
+    if c == 0xE2 and i + 1 < e and (data[i + 1] == 0x80 or data[i + 1] == 0x81):
+        return -n                                   # U+2000-U+207F: spaces and General Punctuation
+    if c == 0xE3 and i + 2 < e and data[i + 1] == 0x80 and data[i + 2] <= 0x82:
+        return -n                                   # U+3000-U+3002: ideographic space, comma, stop
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _combine(ring, a, b):  # pragma: no cover - compiled
+    s = np.uint64(0x9E3779B97F4A7C15)
+    for t in range(a, b):
+        s = (s ^ ring[t % 64]) * np.uint64(0x100000001B3)
+        s ^= s >> np.uint64(29)
+    return _mix(s)
+
+
+@numba.njit(cache=True, nogil=True)
+def _shingle_kernel(data, starts, lengths, chars, ngram, fill, doc, out):  # pragma: no cover
+    k = 0
+    ring = np.zeros(64, np.uint64)
+    for d in range(starts.shape[0]):
+        e = starts[d] + lengths[d]
+        i = starts[d]
+        nw = 0
+        while i < e:
+            c = data[i]
+            if c < 128:                                # ASCII fast path: a table lookup
+                if not _ALNUM[c]:
+                    i += 1
+                    continue
+            else:
+                step = _word_byte(data, i, e)
+                if step < 0:                           # a separator character
+                    i -= step
+                    continue
+            h = _FNV_OFFSET                            # a unit: one character, or a whole word
+            while i < e:
+                c = data[i]
+                if c < 128:
+                    if not _ALNUM[c]:
+                        break
+                    h = (h ^ _LOWER64[c]) * _FNV_PRIME
+                    i += 1
+                else:
+                    step = _word_byte(data, i, e)
+                    if step < 0:
+                        break
+                    for j in range(i, i + step):
+                        h = (h ^ np.uint64(data[j])) * _FNV_PRIME
+                    i += step
+                if chars:
+                    break
+            ring[nw % 64] = _mix(h)
+            nw += 1
+            if nw >= ngram:
+                if fill:
+                    doc[k] = d
+                    out[k] = _combine(ring, nw - ngram, nw)
+                k += 1
+        if 0 < nw < ngram:                             # a short document is one shingle
+            if fill:
+                doc[k] = d
+                out[k] = _combine(ring, 0, nw)
+            k += 1
+    return k
+
+
+@numba.njit(cache=True, nogil=True)
+def _sort_unique(ids, offsets):  # pragma: no cover - compiled
+    """Sort each segment ``ids[offsets[d]:offsets[d+1]]`` and drop repeats; returns new offsets and ids."""
+    n = offsets.shape[0] - 1
+    out = np.empty_like(ids)
+    new = np.zeros(n + 1, np.int64)
+    w = 0
+    for d in range(n):
+        seg = np.sort(ids[offsets[d]: offsets[d + 1]])
+        for j in range(seg.shape[0]):
+            if j == 0 or seg[j] != seg[j - 1]:
+                out[w] = seg[j]
+                w += 1
+        new[d + 1] = w
+    return new, out[:w]
+
+
+def _auto_chars(text: str) -> bool:
+    if text.isascii() or not text:
+        return False
+    return text.count(" ") * 20 < len(text)
+
+
+def shingles(texts: list[str], *, ngram: int = 5, unit: str = "words",
+             unique: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle ids of every text: ``(offsets, ids)``, text ``i`` owning ``ids[offsets[i]:offsets[i+1]]``;
+    sorted and unique unless ``unique=False`` (signatures do not need it)."""
+    if ngram > 64:
+        raise ValueError("ngram must be at most 64")
+    norm = [t if t.isascii() else unicodedata.normalize("NFKC", t).lower() for t in texts]
+    out_offsets = np.zeros(len(texts) + 1, np.int64)
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    for use_chars in (False, True):
+        idx = [i for i, t in enumerate(norm)
+               if ((unit == "chars") or (unit == "auto" and _auto_chars(t))) == use_chars]
+        if not idx:
+            continue
+        enc = [norm[i].encode("utf-8") for i in idx]
+        lengths = np.fromiter(map(len, enc), np.int64, len(enc))
+        starts = np.zeros(len(enc), np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        data = np.frombuffer(b"".join(enc), np.uint8) if enc else np.zeros(0, np.uint8)
+        e_i, e_u = np.zeros(0, np.int64), np.zeros(0, np.uint64)
+        n = _shingle_kernel(data, starts, lengths, use_chars, ngram, False, e_i, e_u)
+        doc, ids = np.empty(n, np.int64), np.empty(n, np.uint64)
+        _shingle_kernel(data, starts, lengths, use_chars, ngram, True, doc, ids)
+        parts.append((np.asarray(idx, np.int64)[doc], ids))
+    if not parts:
+        return out_offsets, np.zeros(0, np.uint64)
+    doc = np.concatenate([p[0] for p in parts])
+    ids = np.concatenate([p[1] for p in parts])
+    if len(parts) > 1:                     # both units in one batch: bring documents back in order
+        order = np.argsort(doc, kind="stable")
+        doc, ids = doc[order], ids[order]
+    out_offsets[1:] = np.cumsum(np.bincount(doc, minlength=len(texts)))
+    return _sort_unique(ids, out_offsets) if unique else (out_offsets, ids)
