@@ -8,13 +8,14 @@ with ``unicodedata.normalize("NFKC", text).lower()`` first (both C loops).
 
 A shingle is ``n`` consecutive words (``unit="words"``) or ``n`` consecutive non-space characters
 (``unit="chars"``, for scripts written without spaces: Chinese, Japanese, Thai). ``unit="auto"`` picks
-characters for a document whose non-ASCII text has fewer than one space per 20 characters. A document
+characters for a document at least 30% of whose non-space characters are in such scripts. A document
 shorter than ``n`` units is one shingle. Shingle ids are 64-bit (word hashes combined by a multiply-xor
 chain); sets are returned sorted and unique, ready for exact Jaccard.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import numba
@@ -128,10 +129,17 @@ def _sort_unique(ids, offsets):  # pragma: no cover - compiled
     return new, out[:w]
 
 
+#: Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, CJK radicals to
+#: ideographs (kana included), CJK compatibility ideographs, half-width kana.
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u2e80-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+
+
 def _auto_chars(text: str) -> bool:
+    """True if at least 30% of the non-space characters belong to scripts written without spaces."""
     if text.isascii() or not text:
         return False
-    return text.count(" ") * 20 < len(text)
+    n = len(text) - sum(map(text.count, " \n\t"))
+    return n > 0 and len(_UNSPACED.findall(text)) >= 0.3 * n
 
 
 def shingles(texts: list[str], *, ngram: int = 5, unit: str = "words",

@@ -1,0 +1,164 @@
+"""near_dup: the shingles, the estimator, an exact all-pairs oracle on real documents, chaining."""
+
+import json
+import re
+import unicodedata
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from thresher.dedup.minhash import optimal_params, signatures, similarities
+from thresher.dedup.near_dup import NearDup
+from thresher.text.shingles import shingles
+
+from conftest import run_ok, shared_path
+
+PUNCT = re.compile(r"[\u0080-\u00bf\u00d7\u00f7\u2000-\u207f\u3000-\u3002]")
+
+
+def reference_words(text):
+    """Words as the docs define them: NFKC, lower case, runs of letters/digits/_ (ASCII) and non-ASCII
+    characters other than spaces and Latin-1 / General Punctuation."""
+    t = text if text.isascii() else unicodedata.normalize("NFKC", text).lower()
+    t = PUNCT.sub(" ", t.lower() if t.isascii() else t)
+    return re.findall(r"(?:[0-9A-Za-z_]|[^\x00-\x7f\s])+", t)
+
+
+def reference_jaccard(x, y, n=5):
+    def grams(text):
+        w = reference_words(text)
+        return {tuple(w[i:i + n]) for i in range(len(w) - n + 1)} or ({tuple(w)} if w else set())
+    a, b = grams(x), grams(y)
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+def test_shingle_sets_match_a_plain_python_reference():
+    texts = ["The quick brown fox, jumps over the lazy dog; again and again!",
+             "the QUICK brown fox jumps over the lazy dog again and AGAIN",
+             "Ünïcode’s “quotes” — and dashes… don’t split words differently in café menus",
+             "Unicode’s quotes and dashes don’t split words differently in cafe menus",
+             "short", ""]
+    off, ids = shingles(texts)
+    assert np.diff(off).tolist() == [8, 8, 9, 9, 1, 0]          # 12 words, 12, 13, 13, 1, none
+    for i in range(4):
+        for j in range(4):
+            a, b = ids[off[i]:off[i + 1]], ids[off[j]:off[j + 1]]
+            got = len(np.intersect1d(a, b)) / len(np.union1d(a, b))
+            assert got == pytest.approx(reference_jaccard(texts[i], texts[j])), (i, j)
+
+
+def test_one_permutation_estimator_is_unbiased_with_minhash_variance():
+    rng = np.random.default_rng(0)
+    errors = []
+    for _ in range(400):
+        n = int(rng.integers(50, 3000))
+        base = rng.integers(0, 2**63, n, dtype=np.uint64)
+        keep = rng.random(n) < rng.uniform(0.4, 1.0)
+        extra = rng.integers(0, 2**63, int(n * rng.uniform(0, 0.5)), dtype=np.uint64)
+        a, b = np.unique(base), np.unique(np.concatenate([base[keep], extra]))
+        true = len(np.intersect1d(a, b)) / len(np.union1d(a, b))
+        sig = signatures(np.concatenate([a, b]), np.array([0, len(a), len(a) + len(b)]), num_perm=128, seed=3)
+        errors.append((sig[0] == sig[1]).mean() - true)
+    errors = np.array(errors)
+    assert abs(errors.mean()) < 0.01
+    assert np.sqrt((errors ** 2).mean()) < 0.05        # classic MinHash: sqrt(J(1-J)/128) <= 0.044
+
+
+def test_unspaced_scripts_get_character_shingles():
+    from thresher.text.shingles import _auto_chars
+    assert _auto_chars("今天天气很好我们去公园散步吧")
+    assert _auto_chars("ภาษาไทยเขียนติดกันโดยไม่เว้นวรรค")
+    assert not _auto_chars("Files: tools/build/example/qt/qt3/uic/main.cpp, Copyright: 2003 Félix")
+    assert not _auto_chars("한국어는 띄어쓰기를 합니다")          # Korean is written with spaces
+    off, ids = shingles(["今天天气很好我们去公园散步吧", "今天天气很好我们去公园散步"], unit="auto")
+    assert np.diff(off).tolist() == [10, 9]
+
+
+def test_lsh_parameters():
+    assert optimal_params(0.8, 128) == (9, 13)
+    b, r = optimal_params(0.5, 128)
+    assert b * r <= 128 and b > 9
+
+
+def write_jsonl(path, docs):
+    path.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in docs))
+
+
+def test_clusters_do_not_chain(tmp_path):
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(5000)]
+    base = list(rng.choice(words, 400))
+    b = base + list(rng.choice(words, 10))                 # B: the longest, near both A and C
+    a = base[:360] + list(rng.choice(words, 10))
+    c = base[40:] + list(rng.choice(words, 10))
+    p = tmp_path / "c.jsonl"
+    docs = [("A", " ".join(a)), ("B", " ".join(b)), ("C", " ".join(c))]
+    write_jsonl(p, docs)
+    ja_c = reference_jaccard(docs[0][1], docs[2][1])
+    assert ja_c < 0.8 <= min(reference_jaccard(docs[0][1], docs[1][1]), reference_jaccard(docs[1][1], docs[2][1]))
+    out = tmp_path / "out"
+    run_ok([p], out, steps=["near_dup"], config={"near_dup": {"containment": 0}})
+    rows = {r["doc_id"]: r for r in pq.read_table(out / "removals").to_pylist()}
+    assert set(rows) == {"A", "C"} and {r["dup_of_id"] for r in rows.values()} == {"B"}
+    for r in rows.values():
+        true = reference_jaccard(dict(docs)[r["doc_id"]], docs[1][1])
+        assert r["similarity"] == pytest.approx(true) and true >= 0.8
+    clusters = pq.read_table(out / "clusters").to_pylist()
+    assert sorted((c["doc_id"], c["kept"]) for c in clusters) == [("A", False), ("B", True), ("C", False)]
+
+
+def test_seeds_article_is_contained_in_the_forum_thread(tmp_path):
+    seeds = shared_path("seeds")
+    out = tmp_path / "out"
+    stats = run_ok([seeds], out, steps=["near_dup"])
+    (row,) = pq.read_table(out / "removals").to_pylist()
+    assert row["doc_id"].startswith("003") and row["dup_of_id"].startswith("000")
+    assert row["reason"] == "containment" and row["similarity"] >= 0.8
+    s = stats["steps"]["near_dup"]
+    assert (s["candidates"], s["verified"], s["rejected"]) == (1, 1, 0)
+
+
+def test_exact_oracle_on_real_documents(tmp_path):
+    """All-pairs exact Jaccard by brute force on ~2,500 webdocs documents (every injected cluster member
+    among them): recall >= 0.95 of pairs above threshold + 0.05; no removal below threshold - 0.05."""
+    corpus = shared_path("bench", "webdocs", "corpus.jsonl.zst")
+    clusters = [json.loads(line) for line in open(corpus.parent / "gt_clusters.jsonl")]
+    wanted = {i for c in clusters[:500] for i in c["ids"]}
+    lines = zstandard.ZstdDecompressor().stream_reader(open(corpus, "rb")).readall().splitlines()
+    docs = []
+    for n, line in enumerate(lines):
+        rec = json.loads(line)
+        if rec["id"] in wanted or n % 50 == 0:
+            docs.append((rec["id"], rec["text"]))
+        if n % 100 == 0:                       # and a lightly edited copy: one word in 60 dropped
+            words = rec["text"].split(" ")
+            docs.append((rec["id"] + "-edit", " ".join(w for k, w in enumerate(words) if k % 60 != 7)))
+    assert len(docs) > 2500
+    p = tmp_path / "c.jsonl"
+    write_jsonl(p, docs)
+    out = tmp_path / "out"
+    threshold = 0.8
+    run_ok([p], out, steps=["near_dup"], workers=2, config={"near_dup": {"threshold": threshold},
+                                                           "engine": {"shard_mb": 2}})
+    off, ids = NearDup().shingle_sets([t for _, t in docs])        # the step's own shingles
+    n = len(docs)
+    ia, ib = np.triu_indices(n, 1)
+    sims = similarities(ids, off, ia, ids, off, ib)             # brute force: every pair
+    index = {d: i for i, (d, _) in enumerate(docs)}
+    removed = {r["doc_id"]: r for r in pq.read_table(out / "removals").to_pylist()}
+    high = np.flatnonzero(sims[:, 0] >= threshold + 0.05)
+    found = sum(1 for k in high if docs[ia[k]][0] in removed or docs[ib[k]][0] in removed)
+    assert len(high) > 300
+    assert found / len(high) >= 0.95
+    pair_sim = {}
+    for k in np.flatnonzero((sims[:, 0] >= threshold - 0.05) | (sims[:, 1] >= 0.75) | (sims[:, 2] >= 0.75)):
+        pair_sim[(ia[k], ib[k])] = sims[k]
+    for doc_id, r in removed.items():
+        x, y = index[doc_id], index[r["dup_of_id"]]
+        s = pair_sim.get((min(x, y), max(x, y)))
+        assert s is not None, (doc_id, r["dup_of_id"])
+        share = s[1] if x < y else s[2]                            # share of the removed one inside
+        assert s[0] >= threshold - 0.05 or share >= 0.75
+        assert r["similarity"] == pytest.approx(s[0] if r["reason"] == "jaccard" else share)
