@@ -69,6 +69,7 @@ class NearDup(Step):
                               f"near_dup.num_perm = {c.num_perm}")
         self.bands, self.rows = (c.bands, c.rows) if c.bands else optimal_params(c.threshold, c.num_perm)
 
-    def shingle_sets(self, texts: list[str], *, unique: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Shingle ids of each text (sorted and unique unless ``unique=False``)."""
+    def shingle_sets(self, texts, *, unique: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Shingle ids of each text of an Arrow string array or list (sorted and unique unless
+        ``unique=False``)."""
         return shingles(texts, ngram=self.config.ngram, unit=self.config.shingle, unique=unique)

@@ -71,14 +71,12 @@ class NearDupDriver(Driver):
         step = plan.step(name)
         c = step.config
         rows = np.flatnonzero(st.alive)
-        texts = st.current_texts(rows).to_pylist()
-        offsets, ids = step.shingle_sets(texts, unique=False)
+        offsets, ids = step.shingle_sets(st.current_texts(rows), unique=False)
         sig = signatures(ids, offsets, num_perm=c.num_perm, seed=c.seed)
         keys = band_keys(sig, bands=step.bands, rows=step.rows)
         nonempty = np.diff(offsets) > 0
         doc_keys = (np.int64(st.shard) << KEY_SHIFT) | rows.astype(np.int64)
         length = st.cur_len[rows].astype(np.int64)
-        olen = st.orig_len[rows].astype(np.int64)
         # sampled shingles, unique per document (containment candidates)
         doc_of = np.repeat(np.arange(len(rows)), np.diff(offsets))
         sampled = (ids % np.uint64(c.sample_rate)) == 0 if c.containment > 0 else np.zeros(0, bool)
@@ -96,8 +94,7 @@ class NearDupDriver(Driver):
         key = np.concatenate([b_key, s_id])
         doc = np.concatenate([b_doc, s_doc]).astype(np.int64)
         table = pa.table({"kind": pa.array(kind), "key": pa.array(key), "_key": pa.array(doc_keys[doc]),
-                          "len": pa.array(length[doc]), "olen": pa.array(olen[doc]),
-                          "nsamp": pa.array(nsamp[doc]), "id": st.table.column("id").take(pa.array(rows[doc]))})
+                          "len": pa.array(length[doc]), "nsamp": pa.array(nsamp[doc])})
         part = (_mix_array(key) % np.uint64(plan.partitions)).astype(np.int64)
         _write_partitioned(plan, f"{name}.records", part, table, plan.layout.part(st.shard), plan.partitions)
         stats.data["seconds"] += time.perf_counter() - t0
@@ -185,9 +182,6 @@ def buckets_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
             ia, ib = _bucket_pairs(gs, members, c.max_fanout, c.max_sample_group if is_sample else 0)
             out.append((ia, ib, is_sample))
         nsamp = rec.column("nsamp").to_numpy()[order]
-        lens = rec.column("len").to_numpy()[order]
-        olen = rec.column("olen").to_numpy()[order]
-        ids = rec.column("id").take(pa.array(order))
         tables, parts = [], []
         for ia, ib, is_sample in out:
             if not len(ia):
@@ -199,9 +193,6 @@ def buckets_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
                 "band": pa.array(np.full(len(ia), not is_sample)),
                 "shared": pa.array(np.full(len(ia), 1 if is_sample else 0, np.int32)),
                 "nsamp_a": pa.array(nsamp[ia]), "nsamp_b": pa.array(nsamp[ib]),
-                "len_a": pa.array(lens[ia]), "len_b": pa.array(lens[ib]),
-                "olen_a": pa.array(olen[ia]), "olen_b": pa.array(olen[ib]),
-                "id_a": ids.take(pa.array(ia)), "id_b": ids.take(pa.array(ib)),
             })
             tables.append(t)
             parts.append(_mix_array(doc[ia].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
@@ -223,8 +214,7 @@ def candidates_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
     n = 0
     if pairs is not None and pairs.num_rows:
         g = pairs.group_by(["a", "b"], use_threads=False).aggregate([
-            ("band", "max"), ("shared", "sum"), ("nsamp_a", "max"), ("nsamp_b", "max"), ("len_a", "max"),
-            ("len_b", "max"), ("olen_a", "max"), ("olen_b", "max"), ("id_a", "min"), ("id_b", "min")])
+            ("band", "max"), ("shared", "sum"), ("nsamp_a", "max"), ("nsamp_b", "max")])
         g = g.rename_columns([col.rsplit("_", 1)[0] if col.endswith(("_max", "_sum", "_min")) else col
                               for col in g.column_names])
         band = g.column("band").to_numpy(zero_copy_only=False)
@@ -232,26 +222,26 @@ def candidates_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
         need = np.maximum(2, np.ceil(0.5 * np.minimum(g.column("nsamp_a").to_numpy(),
                                                       g.column("nsamp_b").to_numpy())))
         keep = band | ((c.containment > 0) & (shared >= need))
-        out = g.filter(pa.array(keep)).select(["a", "b", "len_a", "len_b", "olen_a", "olen_b", "id_a", "id_b"])
+        out = g.filter(pa.array(keep)).select(["a", "b"])
         out = out.sort_by([("a", "ascending"), ("b", "ascending")])
         n = out.num_rows
     if out is None:
-        out = pa.table({"a": pa.array([], pa.int64()), "b": pa.array([], pa.int64()),
-                        "len_a": pa.array([], pa.int64()), "len_b": pa.array([], pa.int64()),
-                        "olen_a": pa.array([], pa.int64()), "olen_b": pa.array([], pa.int64()),
-                        "id_a": pa.array([], pa.string()), "id_b": pa.array([], pa.string())})
+        out = pa.table({"a": pa.array([], pa.int64()), "b": pa.array([], pa.int64())})
     write_parquet(plan.layout.work / f"{name}.candidates" / f"p{q:05d}.parquet", out,
                   compression="zstd", row_group_size=ROW_GROUP)
     return {"candidates": n, "steps": {name: {"seconds": time.perf_counter() - t0, "candidates": n}}}
 
 
-def _shard_sets(plan: Plan, name: str, shard: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted unique shingle sets of ``rows`` of ``shard``, from their texts as the map side saw them."""
+def _shard_sets(plan: Plan, name: str, shard: int, rows: np.ndarray):
+    """Sorted unique shingle sets of ``rows`` of ``shard``, from their texts as the map side saw them,
+    with each row's id, current length and original length."""
     lay = plan.layout
     k = _pass_of(plan, name)
     st = ShardState(shard, read_arrow(lay.shard(shard)), read_arrow(lay.state(k, shard)))
-    texts = st.current_texts(rows).to_pylist()
-    return plan.step(name).shingle_sets(texts)
+    offsets, ids = plan.step(name).shingle_sets(st.current_texts(rows))
+    meta = {"id": st.table.column("id").take(pa.array(rows)), "len": st.cur_len[rows],
+            "olen": st.orig_len[rows]}
+    return offsets, ids, meta
 
 
 def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
@@ -274,21 +264,31 @@ def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
         a = cand.column("a").to_numpy()
         b = cand.column("b").to_numpy()
         a_rows = np.unique(a & mask)
-        off_a, ids_a = _shard_sets(plan, name, s, a_rows)
+        off_a, ids_a, meta_a = _shard_sets(plan, name, s, a_rows)
         ia = np.searchsorted(a_rows, a & mask)
         b_shard = b >> KEY_SHIFT
         sims = np.empty((len(a), 3))
+        meta = {f"{f}_{side}": np.empty(len(a), dtype=object if f == "id" else np.int64)
+                for f in ("len", "olen", "id") for side in "ab"}
+        for f in ("len", "olen"):
+            meta[f"{f}_a"][:] = meta_a[f][ia]
+        meta["id_a"][:] = np.asarray(meta_a["id"].to_pylist(), dtype=object)[ia]
         for t in np.unique(b_shard).tolist():
             sel = np.flatnonzero(b_shard == t)
             b_rows = np.unique(b[sel] & mask)
-            off_b, ids_b = _shard_sets(plan, name, t, b_rows)
-            sims[sel] = similarities(ids_a, off_a, ia[sel], ids_b, off_b, np.searchsorted(b_rows, b[sel] & mask))
+            off_b, ids_b, meta_b = _shard_sets(plan, name, t, b_rows)
+            ib = np.searchsorted(b_rows, b[sel] & mask)
+            sims[sel] = similarities(ids_a, off_a, ia[sel], ids_b, off_b, ib)
+            for f in ("len", "olen"):
+                meta[f"{f}_b"][sel] = meta_b[f][ib]
+            meta["id_b"][sel] = np.asarray(meta_b["id"].to_pylist(), dtype=object)[ib]
         ok = (sims[:, 0] >= c.threshold) | ((c.containment > 0) &
                                             ((sims[:, 1] >= c.containment) | (sims[:, 2] >= c.containment)))
-        v = cand.filter(pa.array(ok))
-        v = v.append_column("jaccard", pa.array(sims[ok, 0])).append_column(
-            "in_b", pa.array(sims[ok, 1])).append_column("in_a", pa.array(sims[ok, 2]))
-        verified.append(v)
+        verified.append(pa.table({
+            "a": pa.array(a[ok]), "b": pa.array(b[ok]), "jaccard": pa.array(sims[ok, 0]),
+            "in_b": pa.array(sims[ok, 1]), "in_a": pa.array(sims[ok, 2]),
+            **{k: pa.array(v[ok].tolist(), pa.string() if k.startswith("id") else pa.int64())
+               for k, v in meta.items()}}))
     table = pa.concat_tables(verified) if verified else None
     if table is not None:
         write_arrow(plan.layout.work / f"{name}.verified" / f"{plan.layout.part(s)}.arrow", table,

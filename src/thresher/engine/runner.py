@@ -282,10 +282,15 @@ def _unify_by_field(schemas: list[pa.Schema], json_fields: set[str]) -> pa.Schem
     return pa.schema(fields)
 
 
+#: At least this many partitions, so reduce phases spread over workers even for small inputs. Never
+#: derived from the worker count: a run resumed with another ``--workers`` must find the same layout.
+MIN_PARTITIONS = 4
+
+
 def auto_partitions(config: RunConfig, files: list[InputFile]) -> int:
     if config.engine.partitions:
         return config.engine.partitions
-    return max(1, math.ceil(sum(f.size for f in files) / BYTES_PER_PARTITION))
+    return max(MIN_PARTITIONS, math.ceil(sum(f.size for f in files) / BYTES_PER_PARTITION))
 
 
 def finish(layout: Layout, identity: dict[str, Any], stats: dict[str, Any], *, keep_work: bool) -> None:

@@ -62,10 +62,12 @@ def _combine(ring, a, b):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _shingle_kernel(data, starts, lengths, chars, ngram, fill, doc, out):  # pragma: no cover
+def _shingle_kernel(data, starts, lengths, chars_of, ngram, doc, out):  # pragma: no cover
+    """One pass; ``doc`` and ``out`` must hold every shingle (one per unit at most, plus one)."""
     k = 0
     ring = np.zeros(64, np.uint64)
     for d in range(starts.shape[0]):
+        chars = chars_of[d]
         e = starts[d] + lengths[d]
         i = starts[d]
         nw = 0
@@ -100,14 +102,12 @@ def _shingle_kernel(data, starts, lengths, chars, ngram, fill, doc, out):  # pra
             ring[nw % 64] = _mix(h)
             nw += 1
             if nw >= ngram:
-                if fill:
-                    doc[k] = d
-                    out[k] = _combine(ring, nw - ngram, nw)
+                doc[k] = d
+                out[k] = _combine(ring, nw - ngram, nw)
                 k += 1
         if 0 < nw < ngram:                             # a short document is one shingle
-            if fill:
-                doc[k] = d
-                out[k] = _combine(ring, 0, nw)
+            doc[k] = d
+            out[k] = _combine(ring, 0, nw)
             k += 1
     return k
 
@@ -142,36 +142,48 @@ def _auto_chars(text: str) -> bool:
     return n > 0 and len(_UNSPACED.findall(text)) >= 0.3 * n
 
 
-def shingles(texts: list[str], *, ngram: int = 5, unit: str = "words",
+def shingles(texts, *, ngram: int = 5, unit: str = "words",
              unique: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Shingle ids of every text: ``(offsets, ids)``, text ``i`` owning ``ids[offsets[i]:offsets[i+1]]``;
-    sorted and unique unless ``unique=False`` (signatures do not need it)."""
+    sorted and unique unless ``unique=False`` (signatures do not need it).
+
+    ``texts`` is an Arrow string array (ASCII texts are then read from its buffer without a copy into
+    Python objects) or a list of str."""
     if ngram > 64:
         raise ValueError("ngram must be at most 64")
-    norm = [t if t.isascii() else unicodedata.normalize("NFKC", t).lower() for t in texts]
-    out_offsets = np.zeros(len(texts) + 1, np.int64)
-    parts: list[tuple[np.ndarray, np.ndarray]] = []
-    for use_chars in (False, True):
-        idx = [i for i, t in enumerate(norm)
-               if ((unit == "chars") or (unit == "auto" and _auto_chars(t))) == use_chars]
-        if not idx:
-            continue
-        enc = [norm[i].encode("utf-8") for i in idx]
-        lengths = np.fromiter(map(len, enc), np.int64, len(enc))
-        starts = np.zeros(len(enc), np.int64)
+    import pyarrow as pa
+
+    from .normalize import utf8_buffer
+
+    arr = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, pa.large_string())
+    data, offsets = utf8_buffer(arr)
+    n = len(offsets) - 1
+    starts, lengths = offsets[:-1].astype(np.int64), np.diff(offsets).astype(np.int64)
+    non_ascii = np.zeros(n, bool)
+    non_ascii[np.searchsorted(starts, np.flatnonzero(data >= 128), side="right") - 1] = True
+    chars = np.full(n, unit == "chars")
+    if non_ascii.any():                     # normalise these in Python (C loops), into a new buffer
+        pieces: list = []
+        new_len = lengths.copy()
+        for i in range(n):
+            if non_ascii[i]:
+                t = unicodedata.normalize("NFKC", arr[i].as_py()).lower()
+                if unit == "auto":
+                    chars[i] = _auto_chars(t)
+                b = t.encode("utf-8")
+                pieces.append(b)
+                new_len[i] = len(b)
+            else:
+                pieces.append(memoryview(data)[starts[i]: starts[i] + lengths[i]])
+        data = np.frombuffer(b"".join(pieces), np.uint8)
+        lengths = new_len
+        starts = np.zeros(n, np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
-        data = np.frombuffer(b"".join(enc), np.uint8) if enc else np.zeros(0, np.uint8)
-        e_i, e_u = np.zeros(0, np.int64), np.zeros(0, np.uint64)
-        n = _shingle_kernel(data, starts, lengths, use_chars, ngram, False, e_i, e_u)
-        doc, ids = np.empty(n, np.int64), np.empty(n, np.uint64)
-        _shingle_kernel(data, starts, lengths, use_chars, ngram, True, doc, ids)
-        parts.append((np.asarray(idx, np.int64)[doc], ids))
-    if not parts:
-        return out_offsets, np.zeros(0, np.uint64)
-    doc = np.concatenate([p[0] for p in parts])
-    ids = np.concatenate([p[1] for p in parts])
-    if len(parts) > 1:                     # both units in one batch: bring documents back in order
-        order = np.argsort(doc, kind="stable")
-        doc, ids = doc[order], ids[order]
-    out_offsets[1:] = np.cumsum(np.bincount(doc, minlength=len(texts)))
+    cap = int(lengths.sum() + n + 1) if chars.any() else int(lengths.sum() // 2 + n + 1)
+    doc = np.empty(cap, np.int32)
+    ids = np.empty(cap, np.uint64)
+    k = _shingle_kernel(data, starts, lengths, chars, ngram, doc, ids)
+    doc, ids = doc[:k], ids[:k]
+    out_offsets = np.zeros(n + 1, np.int64)
+    out_offsets[1:] = np.cumsum(np.bincount(doc, minlength=n))
     return _sort_unique(ids, out_offsets) if unique else (out_offsets, ids)

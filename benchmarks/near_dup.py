@@ -1,0 +1,236 @@
+"""Near-duplicate detection: thresher against datasketch and rensa, side by side in one run.
+
+    .bench/bin/python benchmarks/near_dup.py [--repeat 3] [--corpus ../shared/bench/webdocs/corpus.jsonl.zst]
+
+Same settings for every tool: word 5-grams, 128 permutations, threshold 0.8. Measured:
+
+- signatures MB/s, one process: shingling and signing every document (thresher: its numba kernels;
+  datasketch ``MinHash.update_batch``; rensa ``RMinHash.update``, both fed the same 5-gram strings);
+- end-to-end wall time and peak RSS of a fresh process: read the corpus, find duplicates, report them
+  (thresher: ``thresher run --steps near_dup`` with 1 and 2 workers, exact verification included; the
+  peers: signatures, their LSH index (datasketch picks its bands; rensa needs bands dividing 128: 16),
+  candidates kept if their estimated Jaccard is >= 0.8, then connected components);
+- pairwise precision, recall and F1 against the injected clusters (``gt_clusters.jsonl``): every pair of
+  documents inside one predicted cluster against every pair inside one true cluster;
+- the Jaccard estimator's error against exact Jaccard on the real pairs of ``gt_pairs.tsv``.
+
+Not run here: datatrove's MinHash pipeline and text-dedup (the issue quotes ~557 s and ~147 s for them on
+this corpus); their numbers are the issue's, not measured by this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import zstandard
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _measure import measure  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+WEBDOCS = ROOT.parent / "shared" / "bench" / "webdocs" / "corpus.jsonl.zst"
+WORD = re.compile(r"\w+")
+
+PEER = r'''
+import json, re, sys, time, zstandard
+corpus, tool, out = sys.argv[1], sys.argv[2], sys.argv[3]
+WORD = re.compile(r"\w+")
+def grams(text):
+    w = WORD.findall(text.lower())
+    return [" ".join(w[i:i + 5]) for i in range(max(1, len(w) - 4))]
+docs = [json.loads(l) for l in zstandard.ZstdDecompressor().stream_reader(open(corpus, "rb")).readall().splitlines()]
+if tool == "rensa":
+    import rensa
+    lsh = rensa.RMinHashLSH(threshold=0.8, num_perm=128, num_bands=16)   # bands must divide num_perm
+    sigs = []
+    for i, d in enumerate(docs):
+        m = rensa.RMinHash(num_perm=128, seed=1)
+        m.update(grams(d["text"]))
+        sigs.append(m)
+        lsh.insert(i, m)
+    pairs = [(i, j) for i, m in enumerate(sigs) for j in lsh.query(m)
+             if j != i and m.jaccard(sigs[j]) >= 0.8]          # candidates kept by estimated Jaccard
+else:
+    from datasketch import MinHash, MinHashLSH
+    lsh = MinHashLSH(threshold=0.8, num_perm=128)
+    sigs = []
+    for i, d in enumerate(docs):
+        m = MinHash(num_perm=128, seed=1)
+        m.update_batch([g.encode() for g in grams(d["text"])])
+        sigs.append(m)
+        lsh.insert(i, m)
+    pairs = [(i, j) for i, m in enumerate(sigs) for j in lsh.query(m)
+             if j != i and m.jaccard(sigs[j]) >= 0.8]
+parent = list(range(len(docs)))
+def find(x):
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+for i, j in pairs:
+    parent[find(i)] = find(j)
+clusters = {}
+for i in range(len(docs)):
+    clusters.setdefault(find(i), []).append(docs[i]["id"])
+json.dump([c for c in clusters.values() if len(c) > 1], open(out, "w"))
+'''
+
+
+def load(corpus: Path) -> list[dict]:
+    raw = zstandard.ZstdDecompressor().stream_reader(open(corpus, "rb")).readall()
+    return [json.loads(line) for line in raw.splitlines()]
+
+
+def grams(text: str) -> list[str]:
+    w = WORD.findall(text.lower())
+    return [" ".join(w[i:i + 5]) for i in range(max(1, len(w) - 4))]
+
+
+def signature_speed(docs: list[dict]) -> dict:
+    """MB/s of shingling + signing in this one process, per tool (median of 3 for thresher)."""
+    from thresher.dedup.minhash import signatures
+    from thresher.text.shingles import shingles
+
+    mb = sum(len(d["text"].encode()) for d in docs) / 1e6
+    texts = [d["text"] for d in docs]
+    out = {}
+    shingles(texts[:10], unique=False)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        off, ids = shingles(texts, unique=False)
+        signatures(ids, off, num_perm=128, seed=1)
+        times.append(time.perf_counter() - t0)
+    out["thresher"] = mb / statistics.median(times)
+    try:
+        import rensa
+        t0 = time.perf_counter()
+        for t in texts:
+            m = rensa.RMinHash(num_perm=128, seed=1)
+            m.update(grams(t))
+        out["rensa"] = mb / (time.perf_counter() - t0)
+    except ImportError:
+        pass
+    try:
+        from datasketch import MinHash
+        sample = texts[: len(texts) // 5]
+        t0 = time.perf_counter()
+        for t in sample:
+            m = MinHash(num_perm=128, seed=1)
+            m.update_batch([g.encode() for g in grams(t)])
+        out["datasketch"] = sum(len(t.encode()) for t in sample) / 1e6 / (time.perf_counter() - t0)
+    except ImportError:
+        pass
+    return {k: round(v, 1) for k, v in out.items()}
+
+
+def estimator_error(docs: list[dict], pairs_tsv: Path) -> dict:
+    """Signature estimate minus exact Jaccard (thresher's shingles) over the ground-truth pairs."""
+    import csv
+
+    from thresher.dedup.minhash import signatures
+    from thresher.text.shingles import shingles
+
+    index = {d["id"]: i for i, d in enumerate(docs)}
+    rows = list(csv.DictReader(open(pairs_tsv), delimiter="\t"))
+    need = sorted({index[r["id_a"]] for r in rows} | {index[r["id_b"]] for r in rows})
+    pos = {d: k for k, d in enumerate(need)}
+    off, ids = shingles([docs[i]["text"] for i in need])
+    sig = signatures(ids, off, num_perm=128, seed=1)
+    err = []
+    for r in rows:
+        a, b = pos[index[r["id_a"]]], pos[index[r["id_b"]]]
+        x, y = ids[off[a]:off[a + 1]], ids[off[b]:off[b + 1]]
+        inter = len(np.intersect1d(x, y))
+        err.append((sig[a] == sig[b]).mean() - inter / (len(x) + len(y) - inter))
+    err = np.array(err)
+    return {"pairs": len(err), "bias": round(float(err.mean()), 4),
+            "rmse": round(float(np.sqrt((err ** 2).mean())), 4),
+            "mean_abs": round(float(np.abs(err).mean()), 4)}
+
+
+def pair_set(clusters: list[list[str]]) -> set[tuple[str, str]]:
+    out = set()
+    for c in clusters:
+        c = sorted(c)
+        out.update((c[i], c[j]) for i in range(len(c)) for j in range(i + 1, len(c)))
+    return out
+
+
+def score(pred: list[list[str]], truth: set) -> dict:
+    p = pair_set(pred)
+    tp = len(p & truth)
+    prec = tp / len(p) if p else 0.0
+    rec = tp / len(truth) if truth else 0.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return {"pairs": len(p), "precision": round(prec, 4), "recall": round(rec, 4), "f1": round(f1, 4)}
+
+
+def thresher_clusters(out: Path) -> list[list[str]]:
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(out / "clusters").to_pylist()
+    clusters: dict[int, list[str]] = {}
+    for r in t:
+        clusters.setdefault(r["cluster_id"], []).append(r["doc_id"])
+    return list(clusters.values())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--corpus", type=Path, default=WEBDOCS)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    docs = load(args.corpus)
+    truth = pair_set([json.loads(line)["ids"] for line in open(args.corpus.parent / "gt_clusters.jsonl")])
+    mb = sum(len(d["text"].encode()) for d in docs) / 1e6
+    result = {"corpus": str(args.corpus), "mb": round(mb, 1), "documents": len(docs),
+              "machine": {"cpus": os.cpu_count()}}
+    result["signatures_mb_per_s"] = signature_speed(docs)
+    print("signatures MB/s:", result["signatures_mb_per_s"], flush=True)
+    result["estimator_error"] = estimator_error(docs, args.corpus.parent / "gt_pairs.tsv")
+    print("estimator:", result["estimator_error"], flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for w in (1, 2):
+            runs = []
+            for _ in range(args.repeat):
+                out = work / f"t{w}"
+                runs.append(measure([sys.executable, "-m", "thresher", "run", str(args.corpus), "-o", str(out),
+                                     "-w", str(w), "-q", "--overwrite", "--steps", "near_dup"]))
+            stats = json.loads((out / "stats.json").read_text())["steps"]["near_dup"]
+            rows.append({"tool": f"thresher ({w} worker{'s' if w > 1 else ''})",
+                         "wall_seconds": round(statistics.median(r["wall_seconds"] for r in runs), 2),
+                         "peak_rss_mb": round(max(r["peak_rss_bytes"] for r in runs) / 2**20),
+                         **score(thresher_clusters(out), truth),
+                         "verified": stats.get("verified"), "rejected": stats.get("rejected")})
+            print(json.dumps(rows[-1]), flush=True)
+        script = work / "peer.py"
+        script.write_text(PEER)
+        for tool in ("rensa", "datasketch"):
+            out = work / f"{tool}.json"
+            m = measure([sys.executable, str(script), str(args.corpus), tool, str(out)])
+            rows.append({"tool": tool, "wall_seconds": round(m["wall_seconds"], 2),
+                         "peak_rss_mb": round(m["peak_rss_bytes"] / 2**20),
+                         **score(json.loads(out.read_text()), truth)})
+            print(json.dumps(rows[-1]), flush=True)
+    result["end_to_end"] = rows
+    (ROOT / "benchmarks" / "results" / "near_dup.json").write_text(json.dumps(result, indent=2) + "\n")
+    print("\n| tool | wall s | peak RSS MB | precision | recall | F1 |\n|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['tool']} | {r['wall_seconds']} | {r['peak_rss_mb']} | {r['precision']} | "
+              f"{r['recall']} | {r['f1']} |")
+
+
+if __name__ == "__main__":
+    main()
