@@ -1,6 +1,8 @@
 """Near-duplicate detection: thresher against datasketch and rensa, side by side in one run.
 
     .bench/bin/python benchmarks/near_dup.py [--repeat 3] [--corpus ../shared/bench/webdocs/corpus.jsonl.zst]
+    python3 ../shared/bench/django_docs.py django-docs
+    .bench/bin/python benchmarks/near_dup.py --corpus django-docs/corpus.jsonl
 
 Same settings for every tool: word 5-grams, 128 permutations, threshold 0.8. Measured:
 
@@ -47,7 +49,10 @@ WORD = re.compile(r"\w+")
 def grams(text):
     w = WORD.findall(text.lower())
     return [" ".join(w[i:i + 5]) for i in range(max(1, len(w) - 4))]
-docs = [json.loads(l) for l in zstandard.ZstdDecompressor().stream_reader(open(corpus, "rb")).readall().splitlines()]
+raw = open(corpus, "rb").read()
+if corpus.endswith(".zst"):
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+docs = [json.loads(l) for l in raw.splitlines()]
 if tool == "rensa":
     import rensa
     lsh = rensa.RMinHashLSH(threshold=0.8, num_perm=128, num_bands=16)   # bands must divide num_perm
@@ -86,8 +91,18 @@ json.dump([c for c in clusters.values() if len(c) > 1], open(out, "w"))
 
 
 def load(corpus: Path) -> list[dict]:
-    raw = zstandard.ZstdDecompressor().stream_reader(open(corpus, "rb")).readall()
+    raw = corpus.read_bytes()
+    if corpus.suffix == ".zst":
+        raw = zstandard.ZstdDecompressor().stream_reader(open(corpus, "rb")).readall()
     return [json.loads(line) for line in raw.splitlines()]
+
+
+def truth_file(corpus: Path) -> Path:
+    """webdocs: gt_clusters.jsonl; the Django set (benchmarks' django_docs.py): truth.jsonl."""
+    for name in ("gt_clusters.jsonl", "truth.jsonl"):
+        if (corpus.parent / name).exists():
+            return corpus.parent / name
+    raise SystemExit(f"no gt_clusters.jsonl or truth.jsonl beside {corpus}")
 
 
 def grams(text: str) -> list[str]:
@@ -191,14 +206,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     docs = load(args.corpus)
-    truth = pair_set([json.loads(line)["ids"] for line in open(args.corpus.parent / "gt_clusters.jsonl")])
+    truth = pair_set([json.loads(line)["ids"] for line in open(truth_file(args.corpus))])
     mb = sum(len(d["text"].encode()) for d in docs) / 1e6
     result = {"corpus": str(args.corpus), "mb": round(mb, 1), "documents": len(docs),
               "machine": {"cpus": os.cpu_count()}}
     result["signatures_mb_per_s"] = signature_speed(docs)
     print("signatures MB/s:", result["signatures_mb_per_s"], flush=True)
-    result["estimator_error"] = estimator_error(docs, args.corpus.parent / "gt_pairs.tsv")
-    print("estimator:", result["estimator_error"], flush=True)
+    if (args.corpus.parent / "gt_pairs.tsv").exists():
+        result["estimator_error"] = estimator_error(docs, args.corpus.parent / "gt_pairs.tsv")
+        print("estimator:", result["estimator_error"], flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -225,7 +241,8 @@ def main() -> None:
                          **score(json.loads(out.read_text()), truth)})
             print(json.dumps(rows[-1]), flush=True)
     result["end_to_end"] = rows
-    (ROOT / "benchmarks" / "results" / "near_dup.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = "near_dup" if args.corpus == WEBDOCS else f"near_dup-{args.corpus.parent.name}"
+    (ROOT / "benchmarks" / "results" / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     print("\n| tool | wall s | peak RSS MB | precision | recall | F1 |\n|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['tool']} | {r['wall_seconds']} | {r['peak_rss_mb']} | {r['precision']} | "
