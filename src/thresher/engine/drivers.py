@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -52,6 +53,27 @@ class Driver:
         return pa.concat_tables(parts).sort_by([("_key", "ascending"), ("start", "ascending")])
 
 
+def write_partitioned(plan: Plan, folder: str, part: np.ndarray, table: pa.Table, owner: str) -> None:
+    """Split ``table`` by the partition number of each row into ``_work/<folder>/pNNNNN/<owner>.arrow``
+    (the map side of a shuffle: one file per partition the task has rows for)."""
+    if table.num_rows == 0:
+        return
+    order = np.argsort(part, kind="stable")
+    part = part[order]
+    table = table.take(pa.array(order))
+    bounds = np.flatnonzero(part[1:] != part[:-1]) + 1
+    for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(part)]):
+        path = plan.layout.work / folder / f"p{int(part[a]):05d}" / f"{owner}.arrow"
+        write_arrow(path, table.slice(a, b - a), compression=plan.config.engine.work_compression)
+
+
+def read_partition(plan: Plan, folder: str, p: int) -> pa.Table | None:
+    """Every task's rows of partition ``p`` of ``_work/<folder>`` (the reduce side), in file order."""
+    d = plan.layout.work / folder / f"p{p:05d}"
+    files = sorted(d.glob("*.arrow")) if d.exists() else []
+    return pa.concat_tables([read_arrow(f) for f in files]) if files else None
+
+
 def write_decisions(lay: Layout, name: str, part: str, decisions: pa.Table) -> None:
     """Small row groups, so that a shard reads only its own key range of each file."""
     write_parquet(lay.decisions(name, part), decisions, compression="zstd",
@@ -64,14 +86,8 @@ class KeyedDriver(Driver):
     def map(self, plan, name, st):
         records, stats = st.keyed_records(plan.step(name), plan.partitions)
         t0 = time.perf_counter()
-        if records.num_rows:
-            records = records.sort_by("_part")
-            parts = records.column("_part").to_numpy()
-            bounds = (parts[1:] != parts[:-1]).nonzero()[0] + 1
-            body = records.drop_columns(["_part"])
-            for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(parts)]):
-                write_arrow(plan.layout.map_output(name, int(parts[a]), st.shard), body.slice(a, b - a),
-                            compression=plan.config.engine.work_compression)
+        write_partitioned(plan, f"{name}.map", records.column("_part").to_numpy(),
+                          records.drop_columns(["_part"]), plan.layout.part(st.shard))
         stats.data["seconds"] += time.perf_counter() - t0
         return stats, {"records": records.num_rows}
 
@@ -85,9 +101,7 @@ def keyed_reduce_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
     plan, name, p = arg
     lay = plan.layout
     t0 = time.perf_counter()
-    folder = lay.map_folder(name, p)
-    files = sorted(folder.glob("part-*.arrow")) if folder.exists() else []
-    records = pa.concat_tables([read_arrow(f) for f in files]) if files else None
+    records = read_partition(plan, f"{name}.map", p)
     decisions = resolve(records) if records is not None else DECISION_SCHEMA.empty_table()
     write_decisions(lay, name, f"p{p:05d}", decisions)
     return {"records": records.num_rows if records is not None else 0, "decisions": decisions.num_rows,

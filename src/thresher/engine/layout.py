@@ -108,12 +108,6 @@ class Layout:
     def state(self, k: int, n: int) -> Path:
         return self.work / f"pass{k}" / f"{self.part(n)}.removals.arrow"
 
-    def map_output(self, step: str, partition: int, n: int) -> Path:
-        return self.work / f"{step}.map" / f"p{partition:05d}" / f"{self.part(n)}.arrow"
-
-    def map_folder(self, step: str, partition: int) -> Path:
-        return self.work / f"{step}.map" / f"p{partition:05d}"
-
     def decisions_folder(self, step: str) -> Path:
         return self.work / f"{step}.reduce"
 

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from ..documents import KEY_SHIFT
 from ..text.tokens import _mix
-from .drivers import Driver, write_decisions
+from .drivers import Driver, read_partition, write_decisions, write_partitioned
 from .keyed import DECISION_SCHEMA
 from .layout import read_arrow, write_arrow, write_parquet
 from .plan import Plan
@@ -40,26 +40,6 @@ ROW_GROUP = 65_536
 
 def _pass_of(plan: Plan, name: str) -> int:
     return next(k for k, seg in enumerate(plan.segments) if seg.global_ == name)
-
-
-def _write_partitioned(plan: Plan, folder: str, part_col: np.ndarray, table: pa.Table, owner: str,
-                       partitions: int) -> None:
-    """Write ``table`` split by ``part_col`` into ``_work/<folder>/pNNNNN/<owner>.arrow``."""
-    if table.num_rows == 0:
-        return
-    order = np.argsort(part_col, kind="stable")
-    parts = part_col[order]
-    table = table.take(pa.array(order))
-    bounds = np.flatnonzero(parts[1:] != parts[:-1]) + 1
-    for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(parts)]):
-        path = plan.layout.work / folder / f"p{int(parts[a]):05d}" / f"{owner}.arrow"
-        write_arrow(path, table.slice(a, b - a), compression=plan.config.engine.work_compression)
-
-
-def _read_folder(plan: Plan, folder: str, p: int) -> pa.Table | None:
-    d = plan.layout.work / folder / f"p{p:05d}"
-    files = sorted(d.glob("*.arrow")) if d.exists() else []
-    return pa.concat_tables([read_arrow(f) for f in files]) if files else None
 
 
 class NearDupDriver(Driver):
@@ -96,7 +76,7 @@ class NearDupDriver(Driver):
         table = pa.table({"kind": pa.array(kind), "key": pa.array(key), "_key": pa.array(doc_keys[doc]),
                           "len": pa.array(length[doc]), "nsamp": pa.array(nsamp[doc])})
         part = (_mix_array(key) % np.uint64(plan.partitions)).astype(np.int64)
-        _write_partitioned(plan, f"{name}.records", part, table, plan.layout.part(st.shard), plan.partitions)
+        write_partitioned(plan, f"{name}.records", part, table, plan.layout.part(st.shard))
         stats.data["seconds"] += time.perf_counter() - t0
         return stats, {"docs": int(len(rows)), "shingles": int(len(ids))}
 
@@ -155,7 +135,7 @@ def buckets_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
     t0 = time.perf_counter()
     step = plan.step(name)
     c = step.config
-    rec = _read_folder(plan, f"{name}.records", p)
+    rec = read_partition(plan, f"{name}.records", p)
     pairs = 0
     if rec is not None and rec.num_rows:
         kind = rec.column("kind").to_numpy()
@@ -201,7 +181,7 @@ def buckets_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
         if tables:
             table = pa.concat_tables(tables)
             part = (np.concatenate(parts) % np.uint64(plan.partitions)).astype(np.int64)
-            _write_partitioned(plan, f"{name}.pairs", part, table, f"p{p:05d}", plan.partitions)
+            write_partitioned(plan, f"{name}.pairs", part, table, f"p{p:05d}")
     return {"pairs": pairs, "steps": {name: {"seconds": time.perf_counter() - t0}}}
 
 
@@ -209,7 +189,7 @@ def candidates_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
     plan, name, q = arg
     t0 = time.perf_counter()
     c = plan.step(name).config
-    pairs = _read_folder(plan, f"{name}.pairs", q)
+    pairs = read_partition(plan, f"{name}.pairs", q)
     out = None
     n = 0
     if pairs is not None and pairs.num_rows:
