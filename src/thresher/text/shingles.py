@@ -56,60 +56,89 @@ def _word_byte(data, i, e):  # pragma: no cover - compiled
 def _combine(ring, a, b):  # pragma: no cover - compiled
     s = np.uint64(0x9E3779B97F4A7C15)
     for t in range(a, b):
-        s = (s ^ ring[t % 64]) * np.uint64(0x100000001B3)
+        s = (s ^ ring[t & 63]) * np.uint64(0x100000001B3)
         s ^= s >> np.uint64(29)
     return _mix(s)
 
 
 @numba.njit(cache=True, nogil=True)
-def _shingle_kernel(data, starts, lengths, chars_of, ngram, doc, out):  # pragma: no cover
-    """One pass; ``doc`` and ``out`` must hold every shingle (one per unit at most, plus one)."""
+def _shingle_doc(data, i, e, chars, ngram, ring, d, doc, out, k):  # pragma: no cover - compiled
+    """Shingles of one document ``data[i:e]`` written from ``out[k]`` on; returns the new ``k``, or -1
+    if ``out`` is full."""
+    nw = 0
+    cap = out.shape[0]
+    while i < e:
+        c = data[i]
+        if c < 128:                                # ASCII fast path: a table lookup
+            if not _ALNUM[c]:
+                i += 1
+                continue
+        else:
+            step = _word_byte(data, i, e)
+            if step < 0:                           # a separator character
+                i -= step
+                continue
+        h = _FNV_OFFSET                            # a unit: one character, or a whole word
+        while i < e:
+            c = data[i]
+            if c < 128:
+                if not _ALNUM[c]:
+                    break
+                h = (h ^ _LOWER64[c]) * _FNV_PRIME
+                i += 1
+            else:
+                step = _word_byte(data, i, e)
+                if step < 0:
+                    break
+                for j in range(i, i + step):
+                    h = (h ^ np.uint64(data[j])) * _FNV_PRIME
+                i += step
+            if chars:
+                break
+        ring[nw & 63] = _mix(h)
+        nw += 1
+        if nw >= ngram:
+            if k >= cap:
+                return -1
+            doc[k] = d
+            out[k] = _combine(ring, nw - ngram, nw)
+            k += 1
+    if 0 < nw < ngram:                             # a short document is one shingle
+        if k >= cap:
+            return -1
+        doc[k] = d
+        out[k] = _combine(ring, 0, nw)
+        k += 1
+    return k
+
+
+@numba.njit(cache=True, nogil=True)
+def _shingle_kernel(data0, data1, which, starts, lengths, chars_of, ngram, doc, out):  # pragma: no cover
+    """One pass; document ``d`` is read from ``data1`` if ``which[d]`` else ``data0``; ``doc`` and
+    ``out`` must hold every shingle (one per unit at most, plus one per document). The buffer is chosen
+    by a call per branch, not a variable: a variable holding either array makes the loop 4x slower."""
     k = 0
     ring = np.zeros(64, np.uint64)
     for d in range(starts.shape[0]):
-        chars = chars_of[d]
-        e = starts[d] + lengths[d]
-        i = starts[d]
-        nw = 0
-        while i < e:
-            c = data[i]
-            if c < 128:                                # ASCII fast path: a table lookup
-                if not _ALNUM[c]:
-                    i += 1
-                    continue
-            else:
-                step = _word_byte(data, i, e)
-                if step < 0:                           # a separator character
-                    i -= step
-                    continue
-            h = _FNV_OFFSET                            # a unit: one character, or a whole word
-            while i < e:
-                c = data[i]
-                if c < 128:
-                    if not _ALNUM[c]:
-                        break
-                    h = (h ^ _LOWER64[c]) * _FNV_PRIME
-                    i += 1
-                else:
-                    step = _word_byte(data, i, e)
-                    if step < 0:
-                        break
-                    for j in range(i, i + step):
-                        h = (h ^ np.uint64(data[j])) * _FNV_PRIME
-                    i += step
-                if chars:
-                    break
-            ring[nw % 64] = _mix(h)
-            nw += 1
-            if nw >= ngram:
-                doc[k] = d
-                out[k] = _combine(ring, nw - ngram, nw)
-                k += 1
-        if 0 < nw < ngram:                             # a short document is one shingle
-            doc[k] = d
-            out[k] = _combine(ring, 0, nw)
-            k += 1
+        s, e = starts[d], starts[d] + lengths[d]
+        if which[d]:
+            k = _shingle_doc(data1, s, e, chars_of[d], ngram, ring, d, doc, out, k)
+        else:
+            k = _shingle_doc(data0, s, e, chars_of[d], ngram, ring, d, doc, out, k)
+        if k < 0:
+            return -1
     return k
+
+
+@numba.njit(cache=True, nogil=True)
+def _non_ascii_docs(data, starts, lengths):  # pragma: no cover - compiled
+    out = np.zeros(starts.shape[0], np.bool_)
+    for d in range(starts.shape[0]):
+        for i in range(starts[d], starts[d] + lengths[d]):
+            if data[i] >= 128:
+                out[d] = True
+                break
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -159,30 +188,32 @@ def shingles(texts, *, ngram: int = 5, unit: str = "words",
     data, offsets = utf8_buffer(arr)
     n = len(offsets) - 1
     starts, lengths = offsets[:-1].astype(np.int64), np.diff(offsets).astype(np.int64)
-    non_ascii = np.zeros(n, bool)
-    non_ascii[np.searchsorted(starts, np.flatnonzero(data >= 128), side="right") - 1] = True
+    non_ascii = _non_ascii_docs(data, starts, lengths)
     chars = np.full(n, unit == "chars")
-    if non_ascii.any():                     # normalise these in Python (C loops), into a new buffer
-        pieces: list = []
-        new_len = lengths.copy()
-        for i in range(n):
-            if non_ascii[i]:
-                t = unicodedata.normalize("NFKC", arr[i].as_py()).lower()
-                if unit == "auto":
-                    chars[i] = _auto_chars(t)
-                b = t.encode("utf-8")
-                pieces.append(b)
-                new_len[i] = len(b)
-            else:
-                pieces.append(memoryview(data)[starts[i]: starts[i] + lengths[i]])
-        data = np.frombuffer(b"".join(pieces), np.uint8)
-        lengths = new_len
-        starts = np.zeros(n, np.int64)
-        np.cumsum(lengths[:-1], out=starts[1:])
-    cap = int(lengths.sum() + n + 1) if chars.any() else int(lengths.sum() // 2 + n + 1)
-    doc = np.empty(cap, np.int32)
-    ids = np.empty(cap, np.uint64)
-    k = _shingle_kernel(data, starts, lengths, chars, ngram, doc, ids)
+    which = non_ascii                        # non-ASCII documents are read, normalised, from data1
+    # both buffers of one numba type: read-only (bytes) or writable (bytearray) like ``data``
+    as_buffer = bytearray if data.flags.writeable else bytes
+    data1 = np.frombuffer(as_buffer(b""), np.uint8)
+    if non_ascii.any():                      # NFKC and lower case in Python (C loops), for these only
+        idx = np.flatnonzero(non_ascii)
+        norm = [unicodedata.normalize("NFKC", t).lower() for t in arr.take(pa.array(idx)).to_pylist()]
+        if unit == "auto":
+            chars[idx] = [_auto_chars(t) for t in norm]
+        enc = [t.encode("utf-8") for t in norm]
+        lengths = lengths.copy()
+        starts = starts.copy()
+        lengths[idx] = np.fromiter(map(len, enc), np.int64, len(enc))
+        starts[idx] = np.concatenate([[0], np.cumsum(lengths[idx])[:-1]])
+        data1 = np.frombuffer(as_buffer(b"".join(enc)), np.uint8)
+    # output sized for ordinary text (a word and its separator: 4+ bytes); the safe bound, one unit per
+    # byte, is only allocated if that overflows: fresh pages cost more than the kernel itself
+    total = int(lengths.sum())
+    for cap in (total // 4 + n + 1, total + n + 1):
+        doc = np.empty(cap, np.int32)
+        ids = np.empty(cap, np.uint64)
+        k = _shingle_kernel(data, data1, which, starts, lengths, chars, ngram, doc, ids)
+        if k >= 0:
+            break
     doc, ids = doc[:k], ids[:k]
     out_offsets = np.zeros(n + 1, np.int64)
     out_offsets[1:] = np.cumsum(np.bincount(doc, minlength=n))
