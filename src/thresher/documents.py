@@ -50,8 +50,26 @@ QUARANTINE_SCHEMA = pa.schema([
 KEY_SHIFT = 32
 
 
-def doc_key(shard: int, row: int) -> int:
-    return (shard << KEY_SHIFT) | row
+def doc_key(shard, row):
+    """Corpus-order key of row ``row`` of shard ``shard`` (ints, or numpy arrays of rows)."""
+    if isinstance(row, np.ndarray):
+        return (np.int64(shard) << np.int64(KEY_SHIFT)) | row.astype(np.int64)
+    return (int(shard) << KEY_SHIFT) | int(row)
+
+
+def row_of(key):
+    """Row within its shard of a corpus-order key (int, or numpy array of keys)."""
+    return key & ((1 << KEY_SHIFT) - 1)
+
+
+def shard_of(key):
+    """Shard of a corpus-order key (int, or numpy array of keys)."""
+    return key >> KEY_SHIFT
+
+
+def key_range(shard: int) -> tuple[int, int]:
+    """Half-open range of the keys of one shard."""
+    return shard << KEY_SHIFT, (shard + 1) << KEY_SHIFT
 
 
 @dataclass(slots=True)

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..documents import KEY_SHIFT
+from ..documents import key_range
 from ..steps import KeyedDedupStep, Step
 from .keyed import DECISION_ROW_GROUP, DECISION_SCHEMA, resolve
 from .layout import Layout, read_arrow, write_arrow, write_parquet
@@ -42,7 +42,7 @@ class Driver:
     def decisions(self, plan: Plan, name: str, shard: int) -> pa.Table:
         """Decisions of ``shard`` from every decision file of the step (sorted by ``_key``)."""
         folder = plan.layout.decisions_folder(name)
-        lo, hi = shard << KEY_SHIFT, (shard + 1) << KEY_SHIFT
+        lo, hi = key_range(shard)
         parts = []
         for path in sorted(folder.glob("*.parquet")) if folder.exists() else []:
             t = pq.read_table(path, filters=[("_key", ">=", lo), ("_key", "<", hi)], schema=DECISION_SCHEMA)

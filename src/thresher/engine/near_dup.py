@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..documents import KEY_SHIFT
+from ..documents import doc_key, key_range, row_of, shard_of
 from ..text.tokens import _mix
 from .drivers import Driver, read_partition, write_decisions, write_partitioned
 from .keyed import DECISION_SCHEMA
@@ -55,7 +55,7 @@ class NearDupDriver(Driver):
         sig = signatures(ids, offsets, num_perm=c.num_perm, seed=c.seed)
         keys = band_keys(sig, bands=step.bands, rows=step.rows)
         nonempty = np.diff(offsets) > 0
-        doc_keys = (np.int64(st.shard) << KEY_SHIFT) | rows.astype(np.int64)
+        doc_keys = doc_key(st.shard, rows)
         length = st.cur_len[rows].astype(np.int64)
         # sampled shingles, unique per document (containment candidates)
         doc_of = np.repeat(np.arange(len(rows)), np.diff(offsets))
@@ -231,7 +231,7 @@ def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
     t0 = time.perf_counter()
     step = plan.step(name)
     c = step.config
-    lo, hi = s << KEY_SHIFT, (s + 1) << KEY_SHIFT
+    lo, hi = key_range(s)
     folder = plan.layout.work / f"{name}.candidates"
     parts = [pq.read_table(f, filters=[("a", ">=", lo), ("a", "<", hi)]) for f in sorted(folder.glob("*.parquet"))]
     cand = pa.concat_tables(parts) if parts else None
@@ -240,13 +240,12 @@ def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
     if cand is not None and cand.num_rows:
         cand = cand.sort_by([("b", "ascending"), ("a", "ascending")])
         n_cand = cand.num_rows
-        mask = (1 << KEY_SHIFT) - 1
         a = cand.column("a").to_numpy()
         b = cand.column("b").to_numpy()
-        a_rows = np.unique(a & mask)
+        a_rows = np.unique(row_of(a))
         off_a, ids_a, meta_a = _shard_sets(plan, name, s, a_rows)
-        ia = np.searchsorted(a_rows, a & mask)
-        b_shard = b >> KEY_SHIFT
+        ia = np.searchsorted(a_rows, row_of(a))
+        b_shard = shard_of(b)
         sims = np.empty((len(a), 3))
         meta = {f"{f}_{side}": np.empty(len(a), dtype=object if f == "id" else np.int64)
                 for f in ("len", "olen", "id") for side in "ab"}
@@ -255,9 +254,9 @@ def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
         meta["id_a"][:] = np.asarray(meta_a["id"].to_pylist(), dtype=object)[ia]
         for t in np.unique(b_shard).tolist():
             sel = np.flatnonzero(b_shard == t)
-            b_rows = np.unique(b[sel] & mask)
+            b_rows = np.unique(row_of(b[sel]))
             off_b, ids_b, meta_b = _shard_sets(plan, name, t, b_rows)
-            ib = np.searchsorted(b_rows, b[sel] & mask)
+            ib = np.searchsorted(b_rows, row_of(b[sel]))
             sims[sel] = similarities(ids_a, off_a, ia[sel], ids_b, off_b, ib)
             for f in ("len", "olen"):
                 meta[f"{f}_b"][sel] = meta_b[f][ib]

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-from ..documents import KEY_SHIFT, WORK_REMOVAL_SCHEMA, Cut, Document, Drop, EditedText
+from ..documents import WORK_REMOVAL_SCHEMA, Cut, Document, Drop, EditedText, doc_key, row_of
 from ..io.parse import FIELD_PREFIX, string_array
 from ..steps import DocumentStep, KeyedDedupStep, Step
 
@@ -103,7 +103,7 @@ class ShardState:
     def _record(self, row: int, start: int, end: int, step: str, reason: str, *, replacement=None,
                 dup_of_id=None, dup_of_start=None, dup_of_end=None, similarity=None, drop=False):
         r = self.rows
-        r["_key"].append((self.shard << KEY_SHIFT) | row)
+        r["_key"].append(doc_key(self.shard, row))
         r["doc_id"].append(self.ids[row])
         r["source"].append(self.sources[row])
         r["start"].append(start)
@@ -140,11 +140,10 @@ class ShardState:
         cols = {c: prior.column(c).to_pylist() for c in _COLS}
         for c in _COLS:
             self.rows[c].extend(cols[c])
-        mask = (1 << KEY_SHIFT) - 1
         per_row: dict[int, list] = {}
         for key, start, end, repl, drop in zip(cols["_key"], cols["start"], cols["end"],
                                                cols["replacement"], cols["_drop"]):
-            row = key & mask
+            row = row_of(key)
             if drop:
                 self.alive[row] = False
             else:
@@ -234,7 +233,7 @@ class ShardState:
         table = pa.table({
             "_part": pa.array((hi % np.uint64(partitions)).astype(np.int32)),
             "hi": pa.array(hi), "lo": pa.array(lo),
-            "_key": pa.array(doc_rows.astype(np.int64) + (self.shard << KEY_SHIFT)),
+            "_key": pa.array(doc_key(self.shard, doc_rows)),
             "start": pa.array(start), "end": pa.array(end),
             "cut_start": pa.array(cut_start), "cut_end": pa.array(cut_end), "id": ids,
         })
@@ -245,13 +244,12 @@ class ShardState:
         """Apply a global step's verdicts: each row removes a span (or, for a whole-document step, the
         document) as a duplicate of the kept twin it names."""
         t0 = self._begin(stats)
-        mask = (1 << KEY_SHIFT) - 1
         cols = {c: decisions.column(c).to_pylist() for c in
                 ("_key", "start", "end", "dup_of_id", "dup_of_start", "dup_of_end", "reason", "similarity")}
         default_sim = getattr(step, "similarity", 1.0)
         whole = getattr(step, "whole_document", False)
         for key, start, end, dup_id, dup_start, dup_end, reason, sim in zip(*cols.values()):
-            row = key & mask
+            row = row_of(key)
             if not self.alive[row]:
                 continue
             dup = dict(dup_of_id=dup_id, dup_of_start=dup_start, dup_of_end=dup_end,

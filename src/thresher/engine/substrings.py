@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..documents import KEY_SHIFT
+from ..documents import doc_key
 from ..text.normalize import utf8_buffer
 from .drivers import Driver, write_decisions
 from .keyed import DECISION_SCHEMA
@@ -96,7 +96,7 @@ def _load_chunk(plan: Plan, name: str, layout: dict, c: int, columns=("row", "to
     for s in range(first, stop):
         t = read_arrow(_map_path(plan, name, s)).select(list(columns))
         tables.append(t)
-        keys.append((np.int64(s) << KEY_SHIFT) | t.column("row").to_numpy().astype(np.int64))
+        keys.append(doc_key(s, t.column("row").to_numpy()))
     out = {col: np.concatenate([t.column(col).to_numpy() for t in tables]) if tables else np.zeros(0)
            for col in columns}
     out["key"] = np.concatenate(keys) if keys else np.zeros(0, np.int64)

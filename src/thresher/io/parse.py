@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..config import InputConfig
-from ..documents import KEY_SHIFT, QUARANTINE_SCHEMA
+from ..documents import QUARANTINE_SCHEMA, doc_key
 from ..errors import InputError
 from .inputs import InputFile
 from .readers import Chunk, load_whole_file
@@ -88,7 +88,7 @@ class _Builder:
     def build(self, shard: int) -> Parsed:
         n = len(self.ids)
         cols: dict[str, pa.Array] = {
-            "_key": pa.array(np.arange(n, dtype=np.int64) + (shard << KEY_SHIFT)),
+            "_key": pa.array(doc_key(shard, np.arange(n))),
             "id": pa.array(self.ids, pa.string()),
             "text": string_array(self.texts),
             "_len": pa.array(np.fromiter(map(len, self.texts), dtype=np.int64, count=n)),
