@@ -259,3 +259,16 @@ def test_killed_run_resumes_to_identical_bytes(big, tmp_path, phase, count):
     cli_ok("run", str(big["corpus"]), "-o", str(out), "-c", str(cfg), "-w", "2", "-q", out=out)
     assert read_json(out / "stats.json")["resumed"] is True
     assert output_bytes(out) == big["bytes"]
+
+
+def test_records_with_their_own_source_field(tmp_path):
+    """Dolma's records carry a `source` field: the run asks for another name for the input-file
+    column, and with one every field is carried through."""
+    data = shared_path("bench", "web", "cc_en_head-0091.jsonl")
+    proc = cli("run", str(data), "-o", str(tmp_path / "o1"), "-q")
+    assert proc.returncode == 2 and "source_column" in proc.stderr
+    out = tmp_path / "o2"
+    run_ok([data], out, config={"output": {"source_column": "input_file"}, "engine": {"workers": 1}})
+    docs = pq.read_table(out / "documents")
+    assert {"input_file", "source", "metadata", "added"} <= set(docs.column_names)
+    assert set(docs.column("input_file").to_pylist()) == {str(data)}

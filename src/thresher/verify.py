@@ -24,17 +24,17 @@ from .io.parse import parse_chunk
 from .io.readers import iter_chunks
 
 
-def _read_documents(path: Path) -> list[tuple[str, str, str]]:
+def _read_documents(path: Path, source_column: str) -> list[tuple[str, str, str]]:
+    """(id, source, text) of every document of one OUT/documents file."""
     if path.suffix == ".parquet":
-        t = pq.read_table(path)
-        return list(zip(t.column("id").to_pylist(), t.column(t.column_names[2]).to_pylist(),
+        t = pq.read_table(path, columns=["id", source_column, "text"])
+        return list(zip(t.column("id").to_pylist(), t.column(source_column).to_pylist(),
                         t.column("text").to_pylist()))
     out = []
     with open(path, "rb") as fh:
         for line in fh:
             rec = orjson.loads(line)
-            keys = list(rec)
-            out.append((rec["id"], rec[keys[2]], rec["text"]))
+            out.append((rec["id"], rec[source_column], rec["text"]))
     return out
 
 
@@ -68,7 +68,7 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
         counts["quarantined"] += len(parsed.quarantine)
         rem = pq.read_table(lay.removals(chunk.index)).to_pylist()
         doc_path = lay.documents(chunk.index, fmt)
-        kept = {(s, i): t for i, s, t in _read_documents(doc_path)} if doc_path.exists() else {}
+        kept = {(s, i): t for i, s, t in _read_documents(doc_path, cfg.output.source_column)} if doc_path.exists() else {}
         rows = defaultdict(list)
         for r in rem:
             counts["removals"] += 1

@@ -3,6 +3,7 @@ writes its completion marker last, so any executor can run, retry or skip it."""
 
 from __future__ import annotations
 
+import base64
 import time
 from collections import Counter
 from typing import Any
@@ -13,7 +14,7 @@ import pyarrow as pa
 from ..documents import REMOVAL_SCHEMA
 from ..io.parse import FIELD_PREFIX, parse_chunk, quarantine_table
 from ..io.readers import Chunk
-from .layout import read_arrow, write_arrow, write_json, write_parquet
+from .layout import atomic_write, read_arrow, write_arrow, write_json, write_parquet
 from .plan import Plan, schema_to_b64
 from .shard import ShardState, StepStats, merge_stats
 
@@ -76,14 +77,11 @@ def _documents_table(plan: Plan, st: ShardState) -> pa.Table:
 
 def _jsonl_default(v: Any) -> Any:
     if isinstance(v, (bytes, bytearray)):
-        import base64
         return base64.b64encode(v).decode()
     return str(v)
 
 
 def _write_jsonl(path, table: pa.Table, json_fields: set[str]) -> None:
-    from .layout import atomic_write
-
     def write(tmp: str) -> None:
         names = table.column_names
         columns = [table.column(n).to_pylist() for n in names]
