@@ -31,6 +31,7 @@ REMOVAL_SCHEMA = pa.schema([
     ("dup_of_start", pa.int64()),
     ("dup_of_end", pa.int64()),
     ("similarity", pa.float64()),
+    ("value", pa.float64()),
 ])
 
 #: Removal rows inside OUT/_work carry the document's corpus-order key first.
@@ -80,6 +81,8 @@ class Document:
     text: str
     source: str
     fields: dict[str, Any] = field(default_factory=dict)
+    #: Values a step sets for the output columns it declares (:meth:`DocumentStep.columns`).
+    labels: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,17 +99,20 @@ class Cut:
     dup_of_start: int | None = None
     dup_of_end: int | None = None
     similarity: float | None = None
+    value: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Drop:
-    """A step's verdict that the whole document goes (``reason`` is recorded; ``value`` goes to stats)."""
+    """A step's verdict that the whole document goes. ``value`` is the measured value that failed the
+    rule named by ``reason`` (recorded in the removal row and summed in stats)."""
 
     reason: str
     dup_of_id: str | None = None
     dup_of_start: int | None = None
     dup_of_end: int | None = None
     similarity: float | None = None
+    value: float | None = None
 
 
 def apply_removals(text: str, rows: Iterable[tuple[int, int, str | None]]) -> str:

@@ -42,6 +42,13 @@ class Step:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
 
+    def columns(self) -> dict[str, pa.DataType]:
+        """Output columns this step adds to OUT/documents (name -> Arrow type); none by default.
+
+        A local step sets their values in ``doc.labels``. Such steps must run after the last global
+        step (the engine checks this), since labels are written by the pass that writes the output."""
+        return {}
+
 
 class DocumentStep(Step):
     """A local step: looks at one document at a time."""
@@ -49,7 +56,9 @@ class DocumentStep(Step):
     is_global = False
 
     def process(self, doc: Document) -> Drop | Sequence[Cut] | None:
-        """Return ``Drop`` to remove the document, cuts (current-text offsets) to remove spans, or None."""
+        """Return ``Drop`` to remove the document, cuts (current-text offsets) to remove spans, or None.
+
+        A step that declares :meth:`columns` sets their values in ``doc.labels``."""
         raise NotImplementedError
 
 

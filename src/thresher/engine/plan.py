@@ -8,8 +8,8 @@ Steps ``[L1, G1, L2, G2, L3]`` (L local, G global) make segments ``([L1], G1) ([
     G2.reduce                                                                 (per partition)
     pass2    apply G2's decisions; L3; write OUT/documents and OUT/removals   (per shard)
 
-With no global step, ingest runs the local steps and a ``write`` pass writes the output (it needs every
-shard's carried-field schema first). The plan is what tasks receive; it is small and picklable.
+With no global step, ingest only parses and a ``write`` pass runs the local steps and writes the output
+(it needs every shard's carried-field schema first). The plan is what tasks receive; it is small and picklable.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from functools import cached_property
 import pyarrow as pa
 
 from ..config import RunConfig
+from ..errors import ConfigError
 from .. import registry
 from ..steps import Step
 from .layout import Layout
@@ -32,10 +33,12 @@ class Segment:
     global_: str | None
 
 
-def make_segments(steps: list[str]) -> tuple[Segment, ...]:
+def make_segments(steps: list[Step]) -> tuple[Segment, ...]:
+    """Cut steps at global ones (``is_global`` may depend on a step's config, so instances)."""
     segs, local = [], []
-    for name in steps:
-        if registry.STEPS[name].is_global:
+    for step in steps:
+        name = step.name
+        if step.is_global:
             segs.append(Segment(tuple(local), name))
             local = []
         else:
@@ -55,7 +58,21 @@ class Plan:
     segments: tuple[Segment, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "segments", make_segments(list(self.steps)))
+        segments = make_segments([self.step(n) for n in self.steps])
+        object.__setattr__(self, "segments", segments)
+        for seg in segments[:-1]:
+            for name in seg.local:
+                if self.step(name).columns():
+                    raise ConfigError(f"step '{name}' adds output columns, so it must run after every "
+                                      f"global step, but '{seg.global_}' follows it")
+
+    @property
+    def label_columns(self) -> dict[str, pa.DataType]:
+        """Output columns the steps add, in step order."""
+        out: dict[str, pa.DataType] = {}
+        for name in self.steps:
+            out.update(self.step(name).columns())
+        return out
 
     @property
     def layout(self) -> Layout:
@@ -65,6 +82,17 @@ class Plan:
     def last_pass(self) -> int:
         """Index of the pass that writes the output: one per global step, at least 1."""
         return max(len(self.segments) - 1, 1)
+
+    def local_steps(self, k: int) -> tuple[str, ...]:
+        """Local steps pass ``k`` runs. Without a global step they run in the write pass, so that the
+        labels they set reach the output."""
+        if len(self.segments) == 1:
+            return self.segments[0].local if k == 1 else ()
+        return self.segments[k].local if k < len(self.segments) else ()
+
+    def global_map(self, k: int) -> str | None:
+        """The global step whose map side pass ``k`` runs."""
+        return self.segments[k].global_ if k < len(self.segments) else None
 
     def phase_of_pass(self, k: int) -> str:
         if k == 0:

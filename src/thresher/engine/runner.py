@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from .. import __version__
 from ..config import RunConfig
-from ..errors import OutputError, PhaseError
+from ..errors import ConfigError, OutputError, PhaseError
 from ..io.inputs import InputFile
 from ..io.readers import iter_chunks
 from .. import registry
@@ -175,6 +175,11 @@ class Runner:
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             unified = _unify_by_field(schemas, json_fields)
         fields = [pa.field(f.name, pa.string()) if f.name in json_fields else f for f in unified]
+        taken = {f.name for f in fields} | {"id", "text", self.plan.config.output.source_column}
+        for name in self.plan.label_columns:
+            if name in taken:
+                raise ConfigError(f"a step adds the output column {name!r}, but the input already has a "
+                                  f"field of that name; rename the field or drop the step")
         return Plan(out=self.plan.out, config=self.plan.config, steps=self.plan.steps,
                     partitions=self.plan.partitions, schema_ipc=pa.schema(fields).serialize().to_pybytes(),
                     json_fields=tuple(sorted(json_fields)))

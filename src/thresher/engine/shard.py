@@ -28,10 +28,12 @@ class StepStats:
         self.data: dict[str, Any] = {"docs_in": 0, "docs_out": 0, "chars_in": 0, "chars_out": 0,
                                      "removals": {}, "seconds": 0.0}
 
-    def removed(self, reason: str, chars: int) -> None:
+    def removed(self, reason: str, chars: int, value: float | None = None) -> None:
         r = self.data["removals"].setdefault(reason, {"rows": 0, "chars": 0})
         r["rows"] += 1
         r["chars"] += chars
+        if value is not None:    # a filter's measured value: the sum gives the mean over removals
+            r["value_sum"] = r.get("value_sum", 0.0) + float(value)
 
 
 def merge_stats(a: Any, b: Any) -> Any:
@@ -58,6 +60,8 @@ class ShardState:
         self.cur_len = self.orig_len.copy()
         self.alive = np.ones(self.n, dtype=bool)
         self.edited: dict[int, EditedText] = {}
+        #: Output columns set by local steps (:meth:`DocumentStep.columns`): name -> value per row.
+        self.labels: dict[str, list] = {}
         self.rows: dict[str, list] = {c: [] for c in _COLS}
         self._ids: list[str] | None = None
         self._sources: list[str] | None = None
@@ -101,7 +105,8 @@ class ShardState:
 
     # -- recording ---------------------------------------------------------------------------------
     def _record(self, row: int, start: int, end: int, step: str, reason: str, *, replacement=None,
-                dup_of_id=None, dup_of_start=None, dup_of_end=None, similarity=None, drop=False):
+                dup_of_id=None, dup_of_start=None, dup_of_end=None, similarity=None, value=None,
+                drop=False):
         r = self.rows
         r["_key"].append(doc_key(self.shard, row))
         r["doc_id"].append(self.ids[row])
@@ -115,10 +120,11 @@ class ShardState:
         r["dup_of_start"].append(dup_of_start)
         r["dup_of_end"].append(dup_of_end)
         r["similarity"].append(similarity)
+        r["value"].append(value)
         r["_drop"].append(drop)
 
     def drop(self, row: int, step: str, reason: str, stats: StepStats, **dup) -> None:
-        stats.removed(reason, int(self.cur_len[row]))
+        stats.removed(reason, int(self.cur_len[row]), dup.get("value"))
         self.alive[row] = False
         self._record(row, 0, int(self.orig_len[row]), step, reason, drop=True, **dup)
 
@@ -131,7 +137,7 @@ class ShardState:
         e = self.edited_text(row)
         e.add([(a, b, replacement if i == 0 else None) for i, (a, b) in enumerate(pieces)])
         for i, (a, b) in enumerate(pieces):
-            stats.removed(reason, b - a)
+            stats.removed(reason, b - a, dup.get("value") if i == 0 else None)
             self._record(row, a, b, step, reason, replacement=replacement if i == 0 else None, **dup)
         self.cur_len[row] = len(e.current)
 
@@ -173,17 +179,26 @@ class ShardState:
         t0 = self._begin(stats)
         fields = [n for n in self.table.column_names if n.startswith(FIELD_PREFIX)]
         rows_fields = self.table.select(fields).to_pylist() if fields else None
+        columns = step.columns()
+        for name in columns:
+            self.labels.setdefault(name, [None] * self.n)
         for row in np.flatnonzero(self.alive).tolist():
             text = self.current(row)
             extra = ({k[len(FIELD_PREFIX):]: v for k, v in rows_fields[row].items()}
                      if rows_fields else {})
-            verdict = step.process(Document(self.ids[row], text, self.sources[row], extra))
+            doc = Document(self.ids[row], text, self.sources[row], extra)
+            verdict = step.process(doc)
+            for name, value in doc.labels.items():
+                if name not in columns:
+                    raise ValueError(f"step '{step.name}' set label {name!r}, which its columns() "
+                                     f"does not declare ({', '.join(columns) or 'none'})")
+                self.labels[name][row] = value
             if verdict is None:
                 continue
             if isinstance(verdict, Drop):
                 self.drop(row, step.name, verdict.reason, stats, dup_of_id=verdict.dup_of_id,
                           dup_of_start=verdict.dup_of_start, dup_of_end=verdict.dup_of_end,
-                          similarity=verdict.similarity)
+                          similarity=verdict.similarity, value=verdict.value)
                 continue
             self._apply_cuts(row, text, list(verdict), step, stats)
         self._end(stats, t0)
@@ -203,7 +218,7 @@ class ShardState:
         for c, pieces in mapped:
             self.remove_original(row, pieces, step.name, c.reason, stats, replacement=c.replacement,
                                  dup_of_id=c.dup_of_id, dup_of_start=c.dup_of_start,
-                                 dup_of_end=c.dup_of_end, similarity=c.similarity)
+                                 dup_of_end=c.dup_of_end, similarity=c.similarity, value=c.value)
         self.drop_if_emptied(row, step.name, stats)
 
     def keyed_records(self, step: KeyedDedupStep, partitions: int) -> tuple[pa.Table, StepStats]:
@@ -276,3 +291,12 @@ class ShardState:
         if self.edited:
             t = t.set_column(t.schema.get_field_index("text"), "text", self.current_texts(rows))
         return t
+
+    def kept_labels(self, columns: dict[str, pa.DataType]) -> dict[str, pa.Array]:
+        """The label columns of live documents (null where no step set a value)."""
+        rows = np.flatnonzero(self.alive).tolist()
+        out = {}
+        for name, tp in columns.items():
+            values = self.labels.get(name)
+            out[name] = pa.array([values[r] for r in rows] if values else [None] * len(rows), tp)
+        return out

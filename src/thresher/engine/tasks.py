@@ -36,13 +36,11 @@ def _run_pass(plan: Plan, k: int, st: ShardState) -> dict[str, Any]:
         s.data["seconds"] += time.perf_counter() - t0
         st.apply_decisions(plan.step(name), decisions, s)
         _step_stats(steps_stats, name, s)
-    seg = plan.segments[k] if k < len(plan.segments) else None
-    for name in seg.local if seg else ():
+    for name in plan.local_steps(k):
         s = StepStats()
         st.apply_local(plan.step(name), s)
         _step_stats(steps_stats, name, s)
-    if seg and seg.global_:
-        name = seg.global_
+    if (name := plan.global_map(k)) is not None:
         s, maps[name] = driver_for(plan.step(name)).map(plan, name, st)
         _step_stats(steps_stats, name, s)
     if k == plan.last_pass:
@@ -72,6 +70,11 @@ def _documents_table(plan: Plan, st: ShardState) -> pa.Table:
         if f.name in json_fields and not col.type.equals(pa.string()):
             col = _json_text(col)
         cols[f.name] = col.cast(f.type) if not col.type.equals(f.type) else col
+    for name, col in st.kept_labels(plan.label_columns).items():
+        if name in cols:
+            raise ValueError(f"a step's output column {name!r} has the name of an input field or of "
+                             f"the source column; rename one of them")
+        cols[name] = col
     return pa.table(cols)
 
 
