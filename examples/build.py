@@ -45,6 +45,23 @@ P = {
     "garden2": "Water at the base of the plant in the morning rather than over the leaves in the evening. "
                "Wet foliage overnight invites blight, the fungal disease that can blacken a whole row of "
                "plants within a week of damp weather.",
+    "bees3": "A strong colony can hold its brood at the right temperature through weeks of heat. Keepers "
+             "help by giving shade in the afternoon and a shallow water dish with stones to land on. "
+             "Without water nearby, foragers spend their day fetching it instead of nectar.",
+    "bread3": "Flour matters as much as time. Whole rye feeds a starter faster than white wheat, because its "
+              "bran carries more sugars and wild microbes. Many bakers keep a rye starter and build a wheat "
+              "levain from it the night before baking.",
+    "rail3": "Today the line carries tourists in summer and timber in winter. The old steam engine runs on "
+             "weekends only, since the water tower at the summit holds enough for four trips. Diesel "
+             "railcars cover the rest of the timetable.",
+    "tide3": "Local coastlines change the picture a great deal. A long funnel-shaped bay can pile the water "
+             "up into a range of ten metres or more. An enclosed sea barely notices the Moon at all.",
+    "code3": "Write the commit message for the reviewer who reads it a year from now. Say why the change was "
+             "needed, not only what it does. Link the issue, and mention anything you tried that did not "
+             "work.",
+    "garden3": "Pinch out the side shoots of cordon varieties once a week. Each shoot left to grow becomes "
+               "a second stem that shades the fruit and slows ripening. Bush varieties need none of this "
+               "and can be left alone.",
     "quote": "Quote from the original poster: I measured the hive at noon and the brood frames read 35 "
              "degrees even though the air outside was over 40. How do they manage that without any "
              "machinery at all?",
@@ -72,18 +89,18 @@ def main():
     txt = HERE / "web"
     txt.mkdir(exist_ok=True)
     docs = {
-        "bees-cooling": article("bees", "bees2"),
-        "bees-cooling-copy": article("bees", "bees2"),                  # exact copy
-        "bees-cooling-reposted": near(article("bees", "bees2")),        # near copy
-        "sourdough": article("bread", "bread2"),
-        "sourdough-second-edition": near(article("bread", "bread2")),
-        "mountain-railway": article("rail", "rail2"),
-        "mountain-railway-mirror": article("rail", "rail2"),           # exact copy
-        "tides-explained": article("tide", "tide2"),
+        "bees-cooling": article("bees", "bees2", "bees3"),
+        "bees-cooling-copy": article("bees", "bees2", "bees3"),                  # exact copy
+        "bees-cooling-reposted": near(article("bees", "bees2", "bees3")),        # near copy
+        "sourdough": article("bread", "bread2", "bread3"),
+        "sourdough-second-edition": near(article("bread", "bread2", "bread3")),
+        "mountain-railway": article("rail", "rail2", "rail3"),
+        "mountain-railway-mirror": article("rail", "rail2", "rail3"),           # exact copy
+        "tides-explained": article("tide", "tide2", "tide3"),
         "tides-short": P["tide"] + "\n",                                 # contained in tides-explained
-        "code-review": article("code", "code2"),
-        "tomatoes": article("garden", "garden2"),
-        "tomatoes-whitespace": article("garden", "garden2").replace("\n\n", "\n  \n\n"),  # same after folding
+        "code-review": article("code", "code2", "code3"),
+        "tomatoes": article("garden", "garden2", "garden3"),
+        "tomatoes-whitespace": article("garden", "garden2", "garden3").replace("\n\n", "\n  \n\n"),  # same after folding
         "digest": article("bees", "rail", "garden", top=False),        # repeated paragraphs from others
     }
     for name, text in docs.items():

@@ -6,7 +6,8 @@ from thresher import ConfigError, load_config
 
 def test_defaults_run_every_implemented_step_in_canonical_order():
     cfg = load_config()
-    assert cfg.steps == ("exact", "near_dup", "paragraphs", "substrings")
+    assert cfg.steps == ("exact", "near_dup", "paragraphs", "substrings", "boilerplate", "quality",
+                         "language", "pii")
     assert cfg.output.format == "parquet"
 
 
@@ -32,8 +33,7 @@ def test_bad_value_names_key_value_and_allowed():
 
 
 def test_steps_are_validated():
-    with pytest.raises(ConfigError, match="not implemented"):
-        load_config(steps=["boilerplate"])
+    assert load_config(steps=["pii", "exact", "quality"]).steps == ("exact", "quality", "pii")
     with pytest.raises(ConfigError, match="unknown step 'exakt'; did you mean 'exact'"):
         load_config(steps=["exakt"])
     with pytest.raises(ConfigError, match="no steps given"):
@@ -63,8 +63,8 @@ def test_public_api_is_curated():
     for name in thresher.__all__:
         assert hasattr(thresher, name), name
     public = {n for n in dir(thresher) if not n.startswith("_")}
-    modules = {"api", "cli", "config", "dedup", "documents", "engine", "errors", "io", "registry",
-               "steps", "text", "verify"}
+    modules = {"api", "cli", "config", "dedup", "documents", "engine", "errors", "filters", "io",
+               "registry", "steps", "text", "verify"}
     assert public - modules == set(thresher.__all__) - {"__version__"}
 
 

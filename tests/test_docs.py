@@ -29,8 +29,14 @@ def test_every_config_key_is_in_the_readme_reference_with_its_default():
             assert m, f"[{section}] {f.name} is missing from the README's configuration reference"
             default = f.default
             shown = m.group(1).strip()
-            expected = {True: "true", False: "false"}.get(default, default) if isinstance(default, bool) \
-                else (f'"{default}"' if isinstance(default, str) else str(default))
+            if isinstance(default, bool):
+                expected = {True: "true", False: "false"}[default]
+            elif isinstance(default, str):
+                expected = f'"{default}"'
+            elif isinstance(default, tuple):
+                expected = "[" + ", ".join(f'"{v}"' for v in default) + "]"
+            else:
+                expected = str(default)
             assert shown.replace("_", "") == str(expected).replace("_", ""), (section, f.name, shown)
 
 

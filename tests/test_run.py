@@ -17,7 +17,7 @@ import thresher
 from thresher import Cut, DocumentStep, Drop, OutputError, PhaseError
 from thresher.engine.layout import Layout, read_json, write_json
 
-from conftest import (EXAMPLES, ROOT, cli, cli_ok, make_corpus, output_bytes, run_ok,
+from conftest import (DEDUP, EXAMPLES, ROOT, cli, cli_ok, make_corpus, output_bytes, run_ok,
                        shared_path)
 
 
@@ -81,7 +81,7 @@ def test_jsonl_output_carries_fields_unchanged(tmp_path):
             {"id": "b", "text": "two", "when": "2020-01", "score": 1.5}]
     p.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in recs))
     out = tmp_path / "out"
-    run_ok([p], out, format="jsonl")
+    run_ok([p], out, format="jsonl", steps=DEDUP)
     got = [orjson.loads(line) for line in (out / "documents" / "part-000000.jsonl").read_bytes().splitlines()]
     assert got[0] == {"id": "a", "text": "one", "source": str(p), "meta": {"k": [1, 2]}, "when": 2020,
                       "score": None}
@@ -103,7 +103,7 @@ def test_bad_inputs_end_to_end(tmp_path):
     (d / "trunc.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(data)[:-40])
     (d / "big.jsonl").write_bytes(orjson.dumps({"id": "big", "text": "x" * 50_000_000}) + b"\n")
     out = tmp_path / "out"
-    cli_ok("run", str(d), "--output", str(out), "--workers", "2", out=out)
+    cli_ok("run", str(d), "--output", str(out), "--workers", "2", "--steps", ",".join(DEDUP), out=out)
     q = pq.read_table(out / "quarantine").to_pylist()
     got = sorted((os.path.basename(r["file"]), r["kind"]) for r in q)
     assert got == sorted([

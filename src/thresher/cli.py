@@ -156,4 +156,7 @@ def steps():
             continue
         click.echo(f"{name}  (version {cls.version})")
         for f in dataclasses.fields(cls.Config):
-            click.echo(f"    {f.name} = {f.default!r}   {f.metadata.get('help', '')}")
+            default = list(f.default) if isinstance(f.default, tuple) else f.default
+            click.echo(f"    {f.name} = {default!r}   {f.metadata.get('help', '')}")
+        if getattr(cls, "rules", None):
+            click.echo(f"    rules (reason codes, in the order checked): {', '.join(cls.rules)}")

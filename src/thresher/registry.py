@@ -14,6 +14,10 @@ from .dedup.near_dup import NearDup
 from .dedup.paragraphs import ParagraphDedup
 from .dedup.substrings import SubstringDedup
 from .errors import ConfigError
+from .filters.boilerplate import Boilerplate
+from .filters.language import LanguageId
+from .filters.pii import PiiFilter
+from .filters.quality import QualityFilter
 from .steps import Step
 
 #: Every step name thresher defines, in the order steps run.
@@ -21,7 +25,8 @@ CANONICAL_ORDER = ("exact", "near_dup", "paragraphs", "substrings", "boilerplate
                    "language", "pii")
 
 #: The steps this version implements.
-STEPS: dict[str, type[Step]] = {cls.name: cls for cls in (ExactDedup, NearDup, ParagraphDedup, SubstringDedup)}
+STEPS: dict[str, type[Step]] = {cls.name: cls for cls in (ExactDedup, NearDup, ParagraphDedup, SubstringDedup,
+                                                         Boilerplate, QualityFilter, LanguageId, PiiFilter)}
 
 
 def step_configs() -> dict[str, type]:

@@ -32,6 +32,14 @@ Task = tuple[str, Callable[[Any], dict], Any]
 
 
 class Driver:
+    #: True when the map side runs the step on the documents (so the map pass counts its input and
+    #: the decisions pass only its output).
+    counts_input_in_map = False
+
+    def summarize(self, plan: Plan, name: str, stats: dict[str, Any]) -> dict[str, Any]:
+        """Final touch on the step's merged stats (e.g. rank and cut a list)."""
+        return stats
+
     def map(self, plan: Plan, name: str, st: ShardState) -> tuple[StepStats, dict]:
         raise NotImplementedError
 
@@ -111,6 +119,8 @@ def keyed_reduce_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
 def driver_for(step: Step) -> Driver:
     from ..dedup.near_dup import NearDup
     from ..dedup.substrings import SubstringDedup
+    from ..filters.boilerplate import Boilerplate
+    from .boilerplate import BoilerplateDriver
     from .near_dup import NearDupDriver
     from .substrings import SuffixArrayDriver
 
@@ -120,4 +130,6 @@ def driver_for(step: Step) -> Driver:
         return SuffixArrayDriver()
     if isinstance(step, NearDup):
         return NearDupDriver()
+    if isinstance(step, Boilerplate):
+        return BoilerplateDriver()
     raise TypeError(f"no engine driver for global step {step.name!r}")

@@ -13,11 +13,12 @@ import numpy as np
 import pyarrow as pa
 
 #: What every global step's reduce writes: remove ``start..end`` of document ``_key`` as a duplicate of
-#: ``dup_of_*``. ``reason`` and ``similarity`` are null where the step's own (``step.reason``, 1.0) apply.
+#: ``dup_of_*``. ``reason`` and ``similarity`` are null where the step's own (``step.reason``,
+#: ``step.similarity``) apply; ``value`` is a measured value for the removal row (e.g. a count), or null.
 DECISION_SCHEMA = pa.schema([
     ("_key", pa.int64()), ("start", pa.int64()), ("end", pa.int64()),
     ("dup_of_id", pa.string()), ("dup_of_start", pa.int64()), ("dup_of_end", pa.int64()),
-    ("reason", pa.string()), ("similarity", pa.float64()),
+    ("reason", pa.string()), ("similarity", pa.float64()), ("value", pa.float64()),
 ])
 
 #: Row groups of the decision files are small so a shard reads only its own key range.
@@ -47,5 +48,6 @@ def resolve(records: pa.Table) -> pa.Table:
         "dup_of_id": records.column("id").take(pa.array(kept, pa.int64())),
         "dup_of_start": pa.array(start[head[dup]]), "dup_of_end": pa.array(end[head[dup]]),
         "reason": pa.nulls(len(dup), pa.string()), "similarity": pa.nulls(len(dup), pa.float64()),
+        "value": pa.nulls(len(dup), pa.float64()),
     }, schema=DECISION_SCHEMA)
     return out.sort_by([("_key", "ascending"), ("start", "ascending")])

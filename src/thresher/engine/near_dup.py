@@ -349,6 +349,7 @@ def cluster_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
             "end": pa.array(olen[rem]), "dup_of_id": pa.array(ids[twin[rem]].tolist(), pa.string()),
             "dup_of_start": pa.array(np.zeros(len(rem), np.int64)), "dup_of_end": pa.array(olen[twin[rem]]),
             "reason": pa.array(reason.tolist(), pa.string()), "similarity": pa.array(sim[rem]),
+            "value": pa.nulls(len(rem), pa.float64()),
         }, schema=DECISION_SCHEMA).sort_by([("_key", "ascending")])
         member = np.flatnonzero(state > 0)
         rep = np.where(state[member] == 2, twin[member], member)

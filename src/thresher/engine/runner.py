@@ -244,6 +244,8 @@ class Runner:
                     output = merge_stats(output, r["output"])
         for name in plan.steps:
             s = steps.setdefault(name, {})
+            if plan.step(name).is_global:
+                s = steps[name] = driver_for(plan.step(name)).summarize(plan, name, s)
             secs = s.get("seconds", 0.0)
             s["seconds"] = round(secs, 3)
             s["mb_per_s"] = round(s.get("chars_in", 0) / secs / 1e6, 2) if secs else None

@@ -182,6 +182,8 @@ class ShardState:
         columns = step.columns()
         for name in columns:
             self.labels.setdefault(name, [None] * self.n)
+        counted = [n for n, tp in columns.items() if pa.types.is_string(tp)]
+        tally: dict[str, dict] = {n: {} for n in counted}
         for row in np.flatnonzero(self.alive).tolist():
             text = self.current(row)
             extra = ({k[len(FIELD_PREFIX):]: v for k, v in rows_fields[row].items()}
@@ -193,6 +195,10 @@ class ShardState:
                     raise ValueError(f"step '{step.name}' set label {name!r}, which its columns() "
                                      f"does not declare ({', '.join(columns) or 'none'})")
                 self.labels[name][row] = value
+            for name in counted:     # distribution of string labels: documents and characters
+                t = tally[name].setdefault(str(doc.labels.get(name)), {"docs": 0, "chars": 0})
+                t["docs"] += 1
+                t["chars"] += len(text)
             if verdict is None:
                 continue
             if isinstance(verdict, Drop):
@@ -201,6 +207,8 @@ class ShardState:
                           similarity=verdict.similarity, value=verdict.value)
                 continue
             self._apply_cuts(row, text, list(verdict), step, stats)
+        if counted:
+            stats.data["labels"] = tally
         self._end(stats, t0)
 
     def _apply_cuts(self, row: int, text: str, cuts: list[Cut], step: DocumentStep,
@@ -260,15 +268,16 @@ class ShardState:
         document) as a duplicate of the kept twin it names."""
         t0 = self._begin(stats)
         cols = {c: decisions.column(c).to_pylist() for c in
-                ("_key", "start", "end", "dup_of_id", "dup_of_start", "dup_of_end", "reason", "similarity")}
+                ("_key", "start", "end", "dup_of_id", "dup_of_start", "dup_of_end", "reason", "similarity",
+                 "value")}
         default_sim = getattr(step, "similarity", 1.0)
         whole = getattr(step, "whole_document", False)
-        for key, start, end, dup_id, dup_start, dup_end, reason, sim in zip(*cols.values()):
+        for key, start, end, dup_id, dup_start, dup_end, reason, sim, value in zip(*cols.values()):
             row = row_of(key)
             if not self.alive[row]:
                 continue
             dup = dict(dup_of_id=dup_id, dup_of_start=dup_start, dup_of_end=dup_end,
-                       similarity=default_sim if sim is None else sim)
+                       similarity=default_sim if sim is None else sim, value=value)
             reason = reason or step.reason
             if whole:
                 self.drop(row, step.name, reason, stats, **dup)

@@ -195,6 +195,7 @@ def reduce_task(arg: tuple[Plan, str, dict, int]) -> dict[str, Any]:
             "dup_of_id": twin["id"], "dup_of_start": pa.array(twin["start"]),
             "dup_of_end": pa.array(twin["end"]),
             "reason": pa.nulls(len(ra), pa.string()), "similarity": pa.nulls(len(ra), pa.float64()),
+            "value": pa.nulls(len(ra), pa.float64()),
         }, schema=DECISION_SCHEMA).sort_by([("_key", "ascending"), ("start", "ascending")])
     write_decisions(plan.layout, name, f"c{j:05d}", decisions)
     return {"repeated_windows": int(len(pos)), "spans": decisions.num_rows,

@@ -30,11 +30,14 @@ def _run_pass(plan: Plan, k: int, st: ShardState) -> dict[str, Any]:
     lay, steps_stats, maps = plan.layout, {}, {}
     if k >= 1 and k - 1 < len(plan.segments) and plan.segments[k - 1].global_:
         name = plan.segments[k - 1].global_
+        driver = driver_for(plan.step(name))
         s = StepStats()
         t0 = time.perf_counter()
-        decisions = driver_for(plan.step(name)).decisions(plan, name, st.shard)
+        decisions = driver.decisions(plan, name, st.shard)
         s.data["seconds"] += time.perf_counter() - t0
         st.apply_decisions(plan.step(name), decisions, s)
+        if driver.counts_input_in_map:
+            s.data["docs_in"] = s.data["chars_in"] = 0
         _step_stats(steps_stats, name, s)
     for name in plan.local_steps(k):
         s = StepStats()

@@ -1,0 +1,185 @@
+"""``quality``: drop documents that fail a Gopher, C4 or FineWeb document rule.
+
+Each rule is a reason code; the first rule a document fails (in the order of :data:`RULES`) removes it
+whole, and its measured value goes to the removal row (``value``) and to stats (``value_sum``). With
+``dry_run = true`` nothing is removed: every measure is written as a ``quality_<measure>`` column of
+OUT/documents, with ``quality_fail`` naming the first failed rule (null if none), so thresholds can be
+chosen by looking at the data.
+
+Sources of the rules and their defaults:
+
+- Gopher quality and repetition: Rae et al. 2021, "Scaling Language Models: Methods, Analysis & Insights
+  from Training Gopher", appendix A.1.1 and table A1 (as implemented in datatrove's
+  ``GopherQualityFilter`` and ``GopherRepetitionFilter``).
+- C4: Raffel et al. 2020, section 2.2 ("lorem ipsum", curly brackets, fewer than 5 sentences; the bad-word
+  list is not applied); datatrove's ``C4QualityFilter``.
+- FineWeb: Penedo et al. 2024, "The FineWeb Datasets", section 3.3 (custom filters), datatrove's
+  ``FineWebQualityFilter``.
+
+How each measure is computed is in :mod:`thresher.filters.measures`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import pyarrow as pa
+
+from ..config import option
+from ..documents import Document, Drop
+from ..errors import ConfigError
+from ..steps import DocumentStep
+from .measures import IDX, MEASURES, measure
+
+
+@dataclass(frozen=True, kw_only=True)
+class QualityConfig:
+    skip: tuple[str, ...] = option((), "Rules to switch off, by name (see `thresher steps`).")
+    dry_run: bool = option(False, "Remove nothing; write every measure as a quality_* column instead.")
+    # Gopher quality (Rae et al. 2021, A.1.1)
+    min_words: int = option(50, "gopher_word_count: fewest words.", min=0)
+    max_words: int = option(100_000, "gopher_word_count: most words.", min=1)
+    min_mean_word_length: float = option(3.0, "gopher_mean_word_length: lower bound.", min=0)
+    max_mean_word_length: float = option(10.0, "gopher_mean_word_length: upper bound.", min=0)
+    max_symbol_ratio: float = option(0.1, "gopher_symbol_ratio: '#' or ellipses per word.", min=0)
+    max_bullet_lines: float = option(0.9, "gopher_bullet_lines: share of lines starting with a bullet.",
+                                     min=0, max=1)
+    max_ellipsis_lines: float = option(0.3, "gopher_ellipsis_lines: share of lines ending in an ellipsis.",
+                                       min=0, max=1)
+    min_alpha_words: float = option(0.8, "gopher_alpha_words: share of words with a letter.", min=0, max=1)
+    min_stop_words: int = option(2, "gopher_stop_words: distinct English stop words (the, be, to, of, "
+                                    "and, that, have, with).", min=0)
+    # Gopher repetition (table A1)
+    max_dup_line_frac: float = option(0.3, "gopher_dup_lines: share of lines that repeat.", min=0, max=1)
+    max_dup_para_frac: float = option(0.3, "gopher_dup_paragraphs: share of paragraphs that repeat.",
+                                      min=0, max=1)
+    max_dup_line_char_frac: float = option(0.2, "gopher_dup_line_chars: characters in repeated lines.",
+                                           min=0, max=1)
+    max_dup_para_char_frac: float = option(0.2, "gopher_dup_paragraph_chars: characters in repeated "
+                                                "paragraphs.", min=0, max=1)
+    max_top_2gram: float = option(0.2, "gopher_top_2gram: characters in the most frequent 2-gram.", min=0)
+    max_top_3gram: float = option(0.18, "gopher_top_3gram.", min=0)
+    max_top_4gram: float = option(0.16, "gopher_top_4gram.", min=0)
+    max_dup_5gram: float = option(0.15, "gopher_dup_5gram: characters in repeated 5-grams.", min=0)
+    max_dup_6gram: float = option(0.14, "gopher_dup_6gram.", min=0)
+    max_dup_7gram: float = option(0.13, "gopher_dup_7gram.", min=0)
+    max_dup_8gram: float = option(0.12, "gopher_dup_8gram.", min=0)
+    max_dup_9gram: float = option(0.11, "gopher_dup_9gram.", min=0)
+    max_dup_10gram: float = option(0.10, "gopher_dup_10gram.", min=0)
+    # C4 (Raffel et al. 2020, 2.2)
+    min_sentences: int = option(5, "c4_min_sentences: fewest sentences.", min=0)
+    # FineWeb (Penedo et al. 2024, 3.3)
+    min_line_punct: float = option(0.12, "fineweb_line_punct: share of lines ending in terminal "
+                                         "punctuation (at or below this fails).", min=0, max=1)
+    max_short_lines: float = option(0.67, "fineweb_short_lines: share of lines of at most "
+                                          "short_line_chars characters.", min=0, max=1)
+    short_line_chars: int = option(30, "fineweb_short_lines: what counts as a short line.", min=1)
+    max_line_char_dup: float = option(0.01, "fineweb_line_char_dup: characters in repeated lines.",
+                                      min=0, max=1)
+    max_list_ratio: float = option(0.3, "fineweb_list_ratio: newlines per word.", min=0)
+
+
+_Rule = Callable[[QualityConfig, "list[float]"], "tuple[bool, float]"]
+
+
+def _rules() -> dict[str, _Rule]:
+    m = {**IDX, "lorem_ipsum": len(MEASURES)}
+
+    def below(measure: str, attr: str, strict: bool = True) -> _Rule:
+        return lambda c, v: ((v[m[measure]] < getattr(c, attr)) if strict
+                             else (v[m[measure]] <= getattr(c, attr)), v[m[measure]])
+
+    def above(measure: str, attr: str) -> _Rule:
+        return lambda c, v: (v[m[measure]] > getattr(c, attr), v[m[measure]])
+
+    rules: dict[str, _Rule] = {
+        "gopher_word_count": lambda c, v: (not c.min_words <= v[m["words"]] <= c.max_words,
+                                           v[m["words"]]),
+        "gopher_mean_word_length": lambda c, v: (
+            not c.min_mean_word_length <= v[m["mean_word_length"]] <= c.max_mean_word_length,
+            v[m["mean_word_length"]]),
+        "gopher_symbol_ratio": lambda c, v: (
+            max(v[m["hash_ratio"]], v[m["ellipsis_ratio"]]) > c.max_symbol_ratio,
+            max(v[m["hash_ratio"]], v[m["ellipsis_ratio"]])),
+        "gopher_bullet_lines": above("bullet_lines", "max_bullet_lines"),
+        "gopher_ellipsis_lines": above("ellipsis_lines", "max_ellipsis_lines"),
+        "gopher_alpha_words": below("alpha_words", "min_alpha_words"),
+        "gopher_stop_words": below("stop_words", "min_stop_words"),
+        "gopher_dup_paragraphs": above("dup_para_frac", "max_dup_para_frac"),
+        "gopher_dup_paragraph_chars": above("dup_para_char_frac", "max_dup_para_char_frac"),
+        "gopher_dup_lines": above("dup_line_frac", "max_dup_line_frac"),
+        "gopher_dup_line_chars": above("dup_line_char_frac", "max_dup_line_char_frac"),
+    }
+    for n in (2, 3, 4):
+        rules[f"gopher_top_{n}gram"] = above(f"top_{n}gram", f"max_top_{n}gram")
+    for n in range(5, 11):
+        rules[f"gopher_dup_{n}gram"] = above(f"dup_{n}gram", f"max_dup_{n}gram")
+    rules["c4_lorem_ipsum"] = lambda c, v: (v[m["lorem_ipsum"]] > 0, v[m["lorem_ipsum"]])
+    rules["c4_curly_bracket"] = lambda c, v: (v[m["curly_brackets"]] > 0, v[m["curly_brackets"]])
+    rules["c4_min_sentences"] = below("sentences", "min_sentences")
+    rules["fineweb_line_punct"] = below("line_punct", "min_line_punct", strict=False)
+    rules["fineweb_short_lines"] = above("short_lines", "max_short_lines")
+    rules["fineweb_line_char_dup"] = above("line_char_dup", "max_line_char_dup")
+    rules["fineweb_list_ratio"] = above("list_ratio", "max_list_ratio")
+    return rules
+
+
+#: Every rule, in the order they are checked.
+RULES: dict[str, _Rule] = _rules()
+
+_LOREM = re.compile("lorem ipsum", re.IGNORECASE)
+
+
+def check_rule_names(step: str, names: tuple[str, ...], known) -> None:
+    import difflib
+    for name in names:
+        if name not in known:
+            match = difflib.get_close_matches(name, list(known), n=1)
+            hint = f"; did you mean '{match[0]}'?" if match else f"; rules: {', '.join(known)}"
+            raise ConfigError(f"{step}.skip: unknown rule '{name}'" + hint)
+
+
+class QualityFilter(DocumentStep):
+    name = "quality"
+    version = "1"
+    Config = QualityConfig
+    rules = tuple(RULES)
+
+    def __init__(self, config: QualityConfig | None = None):
+        super().__init__(config)
+        c = self.config
+        check_rule_names(self.name, c.skip, RULES)
+        if c.min_words > c.max_words:
+            raise ConfigError(f"quality.min_words = {c.min_words} is above quality.max_words = {c.max_words}")
+        if c.min_mean_word_length > c.max_mean_word_length:
+            raise ConfigError("quality.min_mean_word_length is above quality.max_mean_word_length")
+        self._active = [(name, rule) for name, rule in RULES.items() if name not in c.skip]
+
+    def columns(self) -> dict[str, pa.DataType]:
+        if not self.config.dry_run:
+            return {}
+        cols = {f"quality_{m}": pa.float64() for m in (*MEASURES, "lorem_ipsum")}
+        cols["quality_fail"] = pa.string()
+        return cols
+
+    def scores(self, text: str) -> list[float]:
+        v = measure(text, short_line_chars=self.config.short_line_chars).tolist()
+        v.append(1.0 if _LOREM.search(text) else 0.0)
+        return v
+
+    def process(self, doc: Document) -> Drop | None:
+        v = self.scores(doc.text)
+        failed, value = None, None
+        for name, rule in self._active:
+            bad, val = rule(self.config, v)
+            if bad:
+                failed, value = name, float(val)
+                break
+        if self.config.dry_run:
+            for name, x in zip((*MEASURES, "lorem_ipsum"), v):
+                doc.labels[f"quality_{name}"] = x
+            doc.labels["quality_fail"] = failed
+            return None
+        return Drop(failed, value=value) if failed else None
