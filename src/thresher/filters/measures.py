@@ -13,7 +13,9 @@ Definitions (where the papers leave a choice, the choice is datatrove's unless n
   punctuation (the papers' tokenizers split punctuation off words).
 - *line*: text between ``\\n``; *paragraph*: text between runs of two or more ``\\n``.
 - n-grams for repetition are over tokens, case-sensitive; a duplicated n-gram's characters are those of
-  its tokens (``"".join``), a top n-gram's include the joining spaces (as datatrove).
+  its tokens (``"".join``), a top n-gram's include the joining spaces (as datatrove). The top n-gram is
+  the most frequent one (the longest among equals), and counts only if it occurs twice or more: datatrove
+  scores a text without any repeated n-gram by its longest n-gram, which fails short clean texts.
 - *sentence* (C4): a run of terminal punctuation followed by whitespace, a quote or the end, plus a
   trailing unterminated run of text with a letter in it. (C4 used NLTK's Punkt; this counts the same
   on ordinary prose without a model.)
@@ -315,7 +317,7 @@ def _measure(cp, flags, lower, stop, short_len, out):  # pragma: no cover - comp
             chars = cl[t + g] - cl[t] + g - 1
             if c > best_count or (c == best_count and chars > best_chars):
                 best_count, best_chars = c, chars
-        out[13 + g - 2] = best_count * best_chars / n
+        out[13 + g - 2] = best_count * best_chars / n if best_count > 1 else 0.0
     # ---- duplicated n-grams (5..10), datatrove's greedy scan ----------------------------------
     for g in range(5, 11):
         m = nt - g + 1
