@@ -43,6 +43,8 @@ removed, ``reason="repeated_line"``, ``value`` = that count. Stats list the most
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -80,6 +82,21 @@ _KEYWORDS = re.compile(
     r"|\[online\]|\[internet\]|\bviewed \d)"
     "|(?P<ui_phrase>" + r"\b(?:" + "|".join(re.escape(p) for p in _UI) + r")\b)",
     re.IGNORECASE)
+_TRIGGERS = ("javascript", *_POLICY, "retrieved from", "accessed", "available from", "available at",
+             "[online]", "[internet]", "viewed", *_UI)
+
+
+@functools.cache
+def _triggers():
+    """Aho-Corasick automaton over the lower-cased literal every keyword rule needs."""
+    import ahocorasick
+    a = ahocorasick.Automaton()
+    for word in _TRIGGERS:
+        a.add_word(word, word)
+    a.make_automaton()
+    return a
+
+
 _WIKI_CITATION = re.compile(r"\[\d{1,3}\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
 _COUNTER = re.compile(r"\d[\d,.]{0,15}\s{0,3}(?:likes?|comments?|shares?|views?|replies|reply|reviews?|"
@@ -171,19 +188,26 @@ class Boilerplate(DocumentStep):
         return None
 
     def _keyword_hits(self, text: str, starts: list[int]) -> dict[int, str]:
-        """Line index -> first keyword rule matched in it (one regex scan of the whole text)."""
+        """Line index -> first enabled keyword rule matched in it.
+
+        An Aho-Corasick automaton (pyahocorasick) finds the lines holding any trigger word in one pass
+        over the lower-cased text; only those lines go through the keyword regex (a case-insensitive
+        alternation of ~70 phrases costs ~15x more per character than the automaton)."""
         hits: dict[int, str] = {}
         if self._keywords is None:
             return hits
-        import bisect
+        low = text.lower()
+        if len(low) == len(text):
+            candidates = sorted({bisect.bisect_right(starts, end) - 1 for end, _ in _triggers().iter(low)})
+        else:       # lower-casing changed offsets (e.g. "İ"): check every line
+            candidates = range(len(starts))
         on = self._on
-        for m in self._keywords.finditer(text):
-            rule = m.lastgroup
-            if not on[rule]:
-                continue
-            i = bisect.bisect_right(starts, m.start()) - 1
-            if i not in hits:
-                hits[i] = rule
+        for i in candidates:
+            line = text[starts[i]:starts[i + 1] - 1] if i + 1 < len(starts) else text[starts[i]:]
+            for m in self._keywords.finditer(line):
+                if on[m.lastgroup]:
+                    hits[i] = m.lastgroup
+                    break
         return hits
 
     def process(self, doc: Document) -> list[Cut] | None:

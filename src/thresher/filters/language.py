@@ -17,8 +17,12 @@ length and its decision is settled well before that on web pages.
 from __future__ import annotations
 
 import functools
+import math
+import unicodedata
 from dataclasses import dataclass
 
+import numba
+import numpy as np
 import pyarrow as pa
 
 from ..config import option
@@ -33,8 +37,81 @@ def _identifier():
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
+@numba.njit(cache=True, nogil=True)
+def _score(data, nextmove, rowbase, output, ptc, counts, touched, scores):  # pragma: no cover - compiled
+    """Walk the model's byte n-gram DFA over ``data``, counting the features it emits, then add
+    ``log1p(count) * ptc[feature]`` for each distinct feature into ``scores``.
+    ``counts`` is scratch of one slot per feature, all zero on entry and on return."""
+    state = 0
+    n = 0
+    for b in data:
+        state = nextmove[rowbase[state] + b]
+        f = output[state]
+        if f >= 0:
+            if counts[f] == 0:
+                touched[n] = f
+                n += 1
+            counts[f] += 1
+    width = scores.shape[0]
+    for t in range(n):
+        f = touched[t]
+        w = np.float32(np.log1p(np.float64(counts[f])))
+        counts[f] = 0
+        for c in range(width):
+            scores[c] += w * ptc[f, c]
+    return n
+
+
+class Model:
+    """py3langid's model (naive Bayes over byte n-grams found by a DFA), evaluated with a compiled DFA
+    walk and score accumulation instead of py3langid's per-byte Python loop and gathered matrix product:
+    the same decisions and scores to 1e-4 (tested against ``py3langid.classify``), several times faster.
+    The model arrays come from py3langid's own loader."""
+
+    def __init__(self) -> None:
+        ident = _identifier()
+        self.classes = list(ident.nb_classes)
+        self.ptc = np.asarray(ident.nb_ptc, dtype=np.float32)
+        self.pc = np.asarray(ident.nb_pc, dtype=np.float32)
+        self.nextmove = np.asarray(ident.tk_nextmove, dtype=np.int32)
+        self.rowbase = np.asarray(ident.tk_row, dtype=np.int64) << 8
+        self.output = np.asarray(ident.tk_output, dtype=np.int32)
+        self._counts = np.zeros(self.ptc.shape[0], np.int32)
+        first: dict[str, int] = {}
+        self.aliases = []
+        for i, c in enumerate(self.classes):
+            if c in first:
+                self.aliases.append((first[c], i))
+            else:
+                first[c] = i
+
+    def classify(self, text: str) -> tuple[str, float]:
+        if text.isupper():
+            text = text.lower()
+        data = np.frombuffer(unicodedata.normalize("NFC", text).encode("utf-8", "surrogatepass"), np.uint8)
+        scores = np.zeros(len(self.classes), np.float32)
+        touched = np.empty(len(data), np.int32)
+        if _score(data, self.nextmove, self.rowbase, self.output, self.ptc, self._counts, touched, scores):
+            scores += self.pc
+            scores *= 1.0 / math.sqrt(len(data) or 1)
+            np.exp(scores - scores.max(), out=scores)
+            scores /= scores.sum()
+        else:
+            scores[:] = 1.0 / len(self.classes)
+        for i, j in self.aliases:
+            scores[i] += scores[j]
+            scores[j] = 0.0
+        i = int(scores.argmax())
+        return self.classes[i], float(scores[i])
+
+
+@functools.cache
+def model() -> Model:
+    return Model()
+
+
 def supported_languages() -> tuple[str, ...]:
-    return tuple(sorted(_identifier().nb_classes))
+    return tuple(sorted(set(model().classes)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,7 +139,7 @@ class LanguageId(DocumentStep):
         return {"language": pa.string(), "language_score": pa.float64()}
 
     def identify(self, text: str) -> tuple[str, float]:
-        lang, score = _identifier().classify(text[:self.config.max_chars])
+        lang, score = model().classify(text[:self.config.max_chars])
         return lang, round(float(score), 6)
 
     def process(self, doc: Document) -> Drop | None:

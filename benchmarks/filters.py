@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Cleaning filters: thresher's boilerplate + quality + language + pii vs datatrove's equivalents.
+
+Both tools see the same documents of ``../shared/bench/webdocs`` in one process:
+
+- thresher, in-process: each step's ``process`` over every document (the per-step cost), then the
+  four chained as the engine chains them (each step sees the previous one's output);
+- thresher end to end: ``thresher run --steps boilerplate,quality,language,pii`` with 1 and 2 workers
+  (reading, sharding, writing included), median of ``--repeat`` runs;
+- datatrove 0.10.1: ``C4QualityFilter`` (line rules; the closest to ``boilerplate``),
+  ``GopherQualityFilter`` + ``GopherRepetitionFilter`` + ``FineWebQualityFilter`` (= ``quality``) and
+  ``PIIFormatter`` (e-mail and IP, = ``pii``), each over fresh copies of the documents. datatrove's
+  ``LanguageFilter`` needs a fastText model from the Hugging Face hub, which this machine cannot reach,
+  so language ID is compared separately (benchmarks/language.py).
+
+Usage: python benchmarks/filters.py [--docs N] [--repeat 3] [--no-datatrove]
+Writes benchmarks/results/filters.json.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import zstandard
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE.parent.parent / "shared" / "bench" / "webdocs" / "corpus.jsonl.zst"
+
+
+def load(n: int | None) -> list[dict]:
+    docs = []
+    with open(CORPUS, "rb") as fh:
+        for line in io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(fh), encoding="utf-8"):
+            docs.append(json.loads(line))
+            if n and len(docs) >= n:
+                break
+    return docs
+
+
+def thresher_in_process(docs: list[dict]) -> dict:
+    from thresher.documents import Document, apply_removals
+    from thresher.filters.boilerplate import Boilerplate, BoilerplateConfig
+    from thresher.filters.language import LanguageId
+    from thresher.filters.pii import PiiFilter
+    from thresher.filters.quality import QualityFilter
+
+    mb = sum(len(d["text"].encode()) for d in docs) / 1e6
+    steps = [Boilerplate(BoilerplateConfig(repeated_min_docs=0)), QualityFilter(), LanguageId(), PiiFilter()]
+    for s in steps:                         # compile and load models outside the timing
+        s.process(Document("w", "Warm-up text. " * 40, "s"))
+    out = {}
+    for s in steps:
+        t0 = time.perf_counter()
+        removed = 0
+        for d in docs:
+            v = s.process(Document(d["id"], d["text"], "s"))
+            removed += v is not None
+        secs = time.perf_counter() - t0
+        out[s.name] = {"seconds": round(secs, 3), "mb_per_s": round(mb / secs, 1), "changed_docs": removed}
+    t0 = time.perf_counter()
+    kept = 0
+    for d in docs:
+        text = d["text"]
+        for s in steps:
+            v = s.process(Document(d["id"], text, "s"))
+            if v is None:
+                continue
+            if hasattr(v, "reason") and not isinstance(v, list):
+                text = None
+                break
+            text = apply_removals(text, [(c.start, c.end, c.replacement) for c in v])
+        kept += text is not None
+    secs = time.perf_counter() - t0
+    out["chained"] = {"seconds": round(secs, 3), "mb_per_s": round(mb / secs, 1), "kept_docs": kept}
+    return out
+
+
+def datatrove_in_process(docs: list[dict]) -> dict:
+    from datatrove.data import Document
+    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter, GopherQualityFilter,
+                                            GopherRepetitionFilter)
+    from datatrove.pipeline.formatters import PIIFormatter
+
+    mb = sum(len(d["text"].encode()) for d in docs) / 1e6
+    groups = {
+        "boilerplate (C4QualityFilter)": [C4QualityFilter()],
+        "quality (Gopher quality + repetition, FineWeb)": [GopherQualityFilter(), GopherRepetitionFilter(),
+                                                            FineWebQualityFilter()],
+        "pii (PIIFormatter)": [PIIFormatter()],
+    }
+    out = {}
+    for name, filters in groups.items():
+        fresh = [Document(text=d["text"], id=d["id"]) for d in docs]
+        t0 = time.perf_counter()
+        changed = 0
+        for doc in fresh:
+            for f in filters:
+                if hasattr(f, "filter"):
+                    r = f.filter(doc)
+                    ok = r if isinstance(r, bool) else r[0]
+                    if not ok:
+                        changed += 1
+                        break
+                else:
+                    before = doc.text
+                    doc.text = f.format(doc.text)
+                    changed += doc.text != before
+        secs = time.perf_counter() - t0
+        out[name] = {"seconds": round(secs, 3), "mb_per_s": round(mb / secs, 1), "changed_docs": changed}
+    return out
+
+
+def thresher_end_to_end(docs: list[dict], workers: int, repeat: int) -> dict:
+    tmp = Path(tempfile.mkdtemp())
+    src = tmp / "in.jsonl"
+    with open(src, "w", encoding="utf-8") as fh:
+        for d in docs:
+            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+    mb = src.stat().st_size / 1e6
+    walls = []
+    for _ in range(repeat):
+        out = tmp / "out"
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "thresher", "run", str(src), "--output", str(out), "--overwrite",
+                        "--quiet", "--workers", str(workers), "--steps", "boilerplate,quality,language,pii"],
+                       check=True)
+        walls.append(time.perf_counter() - t0)
+        stats = json.loads((out / "stats.json").read_text())
+    shutil.rmtree(tmp)
+    wall = statistics.median(walls)
+    return {"workers": workers, "wall_seconds": round(wall, 2), "mb_per_s": round(mb / wall, 1),
+            "mb_per_s_per_worker": round(mb / wall / workers, 1),
+            "docs_out": stats["total"]["docs_out"], "walls": [round(w, 2) for w in walls],
+            "steps_mb_per_s": {k: v.get("mb_per_s") for k, v in stats["steps"].items()}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=None, help="first N documents (default: all)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-datatrove", action="store_true")
+    args = ap.parse_args()
+    docs = load(args.docs)
+    mb = sum(len(d["text"].encode()) for d in docs) / 1e6
+    print(f"{len(docs)} documents, {mb:.1f} MB", file=sys.stderr)
+    report = {"corpus": str(CORPUS.name), "docs": len(docs), "mb": round(mb, 1)}
+    report["thresher_in_process"] = thresher_in_process(docs)
+    print(json.dumps(report["thresher_in_process"], indent=1), file=sys.stderr)
+    if not args.no_datatrove:
+        report["datatrove_in_process"] = datatrove_in_process(docs)
+        print(json.dumps(report["datatrove_in_process"], indent=1), file=sys.stderr)
+    report["thresher_end_to_end"] = [thresher_end_to_end(docs, w, args.repeat) for w in (1, 2)]
+    print(json.dumps(report["thresher_end_to_end"], indent=1), file=sys.stderr)
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "filters.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
