@@ -258,6 +258,16 @@ def test_language_labels_and_keep(tmp_path):
         LanguageId(LanguageConfig(keep=("english",)))
 
 
+def test_compiled_model_decides_as_py3langid():
+    from thresher.filters.language import _identifier, model
+    texts = sample_texts()[1:] + [PROSE, "Ceci est une phrase en français, écrite pour le test.",
+                                  "Dies ist ein deutscher Satz über das Wetter.", "これは日本語の文です。",
+                                  "SHOUTING IN CAPITALS ABOUT THE WEATHER", "12345 !!! ???"]
+    for t in texts:
+        ours, ref = model().classify(t[:2000]), _identifier().classify(t[:2000])
+        assert ours[0] == ref[0] and ours[1] == pytest.approx(ref[1], abs=1e-4), t[:60]
+
+
 def test_label_column_may_not_shadow_an_input_field(tmp_path):
     p = tmp_path / "in.jsonl"
     p.write_bytes(orjson.dumps({"id": "a", "text": PROSE, "language": "xx"}) + b"\n")

@@ -43,10 +43,8 @@ removed, ``reason="repeated_line"``, ``value`` = that count. Stats list the most
 
 from __future__ import annotations
 
-import bisect
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -59,12 +57,15 @@ from ..documents import Cut, Document
 from ..steps import DocumentStep, SpanKeys
 from ..text.normalize import span_fingerprints, utf8_buffer
 from ..text.segment import paragraphs
+from .lines import ENDS_SENTENCE, HAS_ALPHA, HAS_DIGIT, HAS_LOWER, HAS_UPPER, line_features
 from .quality import check_rule_names
 
 LINE_RULES = ("c4_long_word", "c4_javascript", "c4_policy", "citation_export", "ui_phrase", "uppercase",
               "no_letters", "counter", "c4_min_words", "c4_terminal_punct")
 SPAN_RULES = ("c4_wiki_citation",)
 RULES = LINE_RULES + SPAN_RULES
+_CODES: tuple[str | None, ...] = (None, *LINE_RULES)
+_CODE = {rule: i for i, rule in enumerate(_CODES) if rule}
 
 _POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
 _UI = ("log in", "login", "log-in", "sign in", "signin", "sign-in", "sign up", "signup", "sign-up",
@@ -98,37 +99,14 @@ def _triggers():
 
 
 _WIKI_CITATION = re.compile(r"\[\d{1,3}\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
-_LETTER = re.compile(r"[^\W\d_]")
 _COUNTER = re.compile(r"\d[\d,.]{0,15}\s{0,3}(?:likes?|comments?|shares?|views?|replies|reply|reviews?|"
                       r"votes?|followers?|retweets?|points?|answers?)|(?:likes?|comments?|shares?|views?|"
                       r"replies|reviews?|votes?|followers?|answers?)\s{0,3}[:(]?\s{0,3}\d[\d,.]{0,15}\)?",
                       re.IGNORECASE)
-_ENDS = (".", "!", "?", '"')
-
-
-def _terminal(ch: str) -> bool:
-    return ch in _ENDS or (unicodedata.category(ch) == "Po" and any(
-        n in unicodedata.name(ch, "") for n in ("FULL STOP", "QUESTION MARK", "EXCLAMATION MARK", "DANDA"))
-        and not unicodedata.name(ch, "").startswith("INVERTED"))
-
-
-_TERMINAL_CACHE: dict[str, bool] = {}
-
-
 def ends_terminal(line: str) -> bool:
-    """C4's terminal-punctuation test, with Unicode sentence ends and closing quotes accepted."""
-    s = line.rstrip()
-    if not s or s.endswith("...") or s.endswith("…"):
-        return False
-    ch = s[-1]
-    if ch in "”’'»" and len(s) > 1:       # closing quote after the sentence end: 'He said "no."'
-        ch = s[-2]
-        if ch in _ENDS:
-            return True
-    r = _TERMINAL_CACHE.get(ch)
-    if r is None:
-        r = _TERMINAL_CACHE[ch] = _terminal(ch)
-    return r
+    """Whether ``line`` ends a sentence, as the line kernel decides it (:mod:`thresher.filters.lines`)."""
+    bits = line_features(line)[4]
+    return bool(len(bits) and bits[-1] & ENDS_SENTENCE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,30 +143,8 @@ class Boilerplate(DocumentStep):
         return self.config.repeated_min_docs > 0
 
     # -- line rules ----------------------------------------------------------------------------------
-    def line_reason(self, line: str, keyword: str | None) -> str | None:
-        """The first rule that removes ``line`` (``keyword``: the first keyword rule found in it)."""
-        on, c = self._on, self.config
-        words = line.split()
-        if not words:
-            return None
-        if on["c4_long_word"] and max(map(len, words)) > c.max_word_length:
-            return "c4_long_word"
-        if keyword is not None and (keyword != "ui_phrase" or len(words) <= c.ui_max_words):
-            return keyword
-        if on["uppercase"] and line.isupper():
-            return "uppercase"
-        if on["no_letters"] and not _LETTER.search(line):
-            return "no_letters"
-        if on["counter"] and len(words) <= 4 and _COUNTER.fullmatch(line.strip()):
-            return "counter"
-        if on["c4_min_words"] and len(words) < c.min_words:
-            return "c4_min_words"
-        if on["c4_terminal_punct"] and not ends_terminal(line):
-            return "c4_terminal_punct"
-        return None
-
-    def _keyword_hits(self, text: str, starts: list[int]) -> dict[int, str]:
-        """Line index -> first enabled keyword rule matched in it.
+    def _keyword_hits(self, text: str, start: np.ndarray, end: np.ndarray, words: np.ndarray) -> dict[int, str]:
+        """Line index -> first enabled keyword rule matched in it (``ui_phrase`` only on short lines).
 
         An Aho-Corasick automaton (pyahocorasick) finds the lines holding any trigger word in one pass
         over the lower-cased text; only those lines go through the keyword regex (a case-insensitive
@@ -198,41 +154,69 @@ class Boilerplate(DocumentStep):
             return hits
         low = text.lower()
         if len(low) == len(text):
-            candidates = sorted({bisect.bisect_right(starts, end) - 1 for end, _ in _triggers().iter(low)})
+            ends = [e for e, _ in _triggers().iter(low)]
+            if not ends:
+                return hits
+            candidates = np.unique(np.searchsorted(start, np.asarray(ends), side="right") - 1).tolist()
         else:       # lower-casing changed offsets (e.g. "İ"): check every line
-            candidates = range(len(starts))
-        on = self._on
+            candidates = range(len(start))
+        on, ui_max = self._on, self.config.ui_max_words
         for i in candidates:
-            line = text[starts[i]:starts[i + 1] - 1] if i + 1 < len(starts) else text[starts[i]:]
-            for m in self._keywords.finditer(line):
-                if on[m.lastgroup]:
-                    hits[i] = m.lastgroup
+            for m in self._keywords.finditer(text, int(start[i]), int(end[i])):
+                rule = m.lastgroup
+                if on[rule] and (rule != "ui_phrase" or words[i] <= ui_max):
+                    hits[i] = rule
                     break
         return hits
 
+    def line_reasons(self, text: str) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+        """``start, end`` of every line and the rule that removes it (None: kept), in rule order."""
+        on, c = self._on, self.config
+        start, end, words, longest, bits = line_features(text)
+        code = np.zeros(len(start), np.int8)          # index into _CODES; 0 = kept
+        live = words > 0
+
+        def mark(rule: str, mask: np.ndarray) -> None:
+            if on[rule]:
+                code[live & mask & (code == 0)] = _CODE[rule]
+
+        mark("c4_long_word", longest > c.max_word_length)
+        for i, rule in self._keyword_hits(text, start, end, words).items():
+            if code[i] == 0 and live[i]:
+                code[i] = _CODE[rule]
+        mark("uppercase", ((bits & HAS_UPPER) != 0) & ((bits & HAS_LOWER) == 0))
+        mark("no_letters", (bits & HAS_ALPHA) == 0)
+        if on["counter"]:
+            for i in np.flatnonzero(live & (code == 0) & (words <= 4) & ((bits & HAS_DIGIT) != 0)).tolist():
+                if _COUNTER.fullmatch(text, int(start[i]), int(end[i])) or \
+                        _COUNTER.fullmatch(text[start[i]:end[i]].strip()):
+                    code[i] = _CODE["counter"]
+        mark("c4_min_words", words < c.min_words)
+        mark("c4_terminal_punct", (bits & ENDS_SENTENCE) == 0)
+        return start, end, [_CODES[k] for k in code.tolist()]
+
     def process(self, doc: Document) -> list[Cut] | None:
         text = doc.text
-        lines = text.split("\n")
-        starts, pos = [], 0
-        for line in lines:
-            starts.append(pos)
-            pos += len(line) + 1
-        hits = self._keyword_hits(text, starts)
+        start, end, reasons = self.line_reasons(text)
+        n = len(text)
         cuts: list[Cut] = []
-        last = len(lines) - 1
-        for i, line in enumerate(lines):
-            reason = self.line_reason(line, hits.get(i))
+        removed = set()
+        for i, reason in enumerate(reasons):
             if reason is None:
-                if self._on["c4_wiki_citation"] and "[" in line:
-                    for m in _WIKI_CITATION.finditer(line):
-                        cuts.append(Cut(starts[i] + m.start(), starts[i] + m.end(), "c4_wiki_citation"))
                 continue
-            a = starts[i]
-            b = a + len(line) + (1 if i < last else 0)
+            a, b = int(start[i]), min(int(end[i]) + 1, n)     # with its newline
+            removed.add(i)
             if cuts and cuts[-1].end == a and cuts[-1].reason == reason:
                 cuts[-1] = Cut(cuts[-1].start, b, reason)
             else:
                 cuts.append(Cut(a, b, reason))
+        if self._on["c4_wiki_citation"] and "[" in text:
+            marks = [(m.start(), m.end()) for m in _WIKI_CITATION.finditer(text)]
+            if marks:
+                line_of = np.searchsorted(start, np.asarray([m[0] for m in marks]), side="right") - 1
+                cuts += [Cut(a, b, "c4_wiki_citation") for (a, b), i in zip(marks, line_of.tolist())
+                         if i not in removed]
+                cuts.sort(key=lambda c: c.start)
         return cuts or None
 
     # -- corpus-learned: keys of the remaining lines ---------------------------------------------------

@@ -19,6 +19,7 @@ PUNCT = np.uint8(4)      # Unicode category P* or S* (punctuation and symbols)
 UPPER = np.uint8(8)      # str.isupper()
 DIGIT = np.uint8(16)     # str.isdigit() / isnumeric()
 TERMINAL = np.uint8(32)  # ends a sentence: full stops, question and exclamation marks, ellipsis, danda
+LOWER = np.uint8(64)     # str.islower()
 
 _TERMINAL_NAMES = ("FULL STOP", "QUESTION MARK", "EXCLAMATION MARK", "ELLIPSIS", "DANDA")
 
@@ -40,6 +41,8 @@ def _build() -> tuple[np.ndarray, np.ndarray]:
             f |= UPPER
         if ch.isnumeric():
             f |= DIGIT
+        if ch.islower():
+            f |= LOWER
         name = unicodedata.name(ch, "") if cat[0] == "P" else ""
         if any(n in name for n in _TERMINAL_NAMES) and not name.startswith("INVERTED"):
             f |= TERMINAL
