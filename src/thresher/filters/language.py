@@ -10,8 +10,10 @@ normalised probability). With ``keep`` set, a document whose language is not lis
 below ``min_score``, is removed with ``reason="language"`` and ``value`` = its score; stats count
 documents and characters per language either way (``languages``).
 
-Only the first ``max_chars`` characters are classified (default 2,000): the model's cost grows with
-length and its decision is settled well before that on web pages.
+Only the first ``max_chars`` characters are classified (default 1,000): the model's cost grows with
+length. On 476 samples of 2,500 characters from Django's translations in 88 locales, accuracy is
+0.805 / 0.872 / 0.891 at 500 / 1,000 / 2,000 characters, at 16,400 / 10,300 / 6,300 documents a
+second: 1,000 keeps nearly all the accuracy at 1.6x the speed of 2,000.
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ def supported_languages() -> tuple[str, ...]:
 class LanguageConfig:
     keep: tuple[str, ...] = option((), "ISO 639-1 codes to keep (e.g. [\"en\", \"de\"]); empty = keep all.")
     min_score: float = option(0.0, "With keep: documents scored below this are removed too.", min=0, max=1)
-    max_chars: int = option(2000, "Characters classified per document (from the start).", min=50)
+    max_chars: int = option(1000, "Characters classified per document (from the start).", min=50)
 
 
 class LanguageId(DocumentStep):
