@@ -30,19 +30,20 @@ from .shard import ShardState, StepStats
 
 
 def _source_hashes(st: ShardState, rows: np.ndarray) -> np.ndarray:
+    """The source-key hash of the document of each record (computed once per document)."""
     url_col = FIELD_PREFIX + "url"
     urls = (st.table.column(url_col).to_pylist() if url_col in st.table.column_names
             else [None] * st.n)
     sources = st.sources
     cache: dict[tuple, int] = {}
-    out = np.empty(len(rows), np.uint64)
-    for i, r in enumerate(rows.tolist()):
+    per_doc = np.zeros(st.n, np.uint64)
+    for r in np.unique(rows).tolist():
         k = (sources[r], urls[r] if isinstance(urls[r], str) else None)
         h = cache.get(k)
         if h is None:
             h = cache[k] = xxhash.xxh3_64_intdigest(source_key(*k).encode("utf-8", "surrogatepass"))
-        out[i] = h
-    return out
+        per_doc[r] = h
+    return per_doc[rows]
 
 
 class BoilerplateDriver(Driver):
@@ -73,8 +74,8 @@ class BoilerplateDriver(Driver):
                                     for p in range(plan.partitions)])]
 
     def summarize(self, plan: Plan, name: str, stats: dict[str, Any]) -> dict[str, Any]:
-        top = stats.get("top_lines")
-        if top:
+        top = stats.get("top_lines") or {}
+        if isinstance(top, dict):
             ranked = sorted(top.items(), key=lambda kv: (-kv[1], kv[0]))[:plan.step(name).config.top_lines]
             stats["top_lines"] = [{"source": k.split("\t", 1)[0], "line": k.split("\t", 1)[1], "docs": v}
                                   for k, v in ranked]

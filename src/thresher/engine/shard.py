@@ -46,10 +46,6 @@ def merge_stats(a: Any, b: Any) -> Any:
     return a + b
 
 
-def _outer(pieces: list[tuple[int, int]]) -> tuple[int, int]:
-    return pieces[0][0], pieces[-1][1]
-
-
 class ShardState:
     def __init__(self, shard: int, table: pa.Table, prior: pa.Table | None = None):
         self.shard = shard
@@ -129,17 +125,34 @@ class ShardState:
         self._record(row, 0, int(self.orig_len[row]), step, reason, drop=True, **dup)
 
     def remove_original(self, row: int, pieces: Sequence[tuple[int, int]], step: str, reason: str,
-                        stats: StepStats, replacement: str | None = None, **dup) -> None:
-        """Remove (or replace) original-coordinate pieces of a kept document."""
-        pieces = [(a, b) for a, b in pieces if b > a]
-        if not pieces:
+                        stats: StepStats, replacement: str | None = None, *, update_length: bool = True,
+                        **dup) -> None:
+        """Remove (or replace) original-coordinate pieces of a kept document. A caller removing many
+        spans passes ``update_length=False`` and calls :meth:`update_length` once at the end (the
+        current text is rebuilt on demand, which costs a pass over the document)."""
+        edits = self._records(row, pieces, step, reason, stats, replacement, dup)
+        if not edits:
             return
         e = self.edited_text(row)
-        e.add([(a, b, replacement if i == 0 else None) for i, (a, b) in enumerate(pieces)])
-        for i, (a, b) in enumerate(pieces):
-            stats.removed(reason, b - a, dup.get("value") if i == 0 else None)
-            self._record(row, a, b, step, reason, replacement=replacement if i == 0 else None, **dup)
-        self.cur_len[row] = len(e.current)
+        e.add(edits)
+        if update_length:
+            self.cur_len[row] = len(e.current)
+
+    def _records(self, row: int, pieces: Sequence[tuple[int, int]], step: str, reason: str,
+                 stats: StepStats, replacement: str | None, dup: dict) -> list[tuple[int, int, str | None]]:
+        """Record the removal rows of one span's pieces; returns the edits they make."""
+        edits = []
+        for a, b in pieces:
+            if b <= a:
+                continue
+            first = not edits
+            stats.removed(reason, b - a, dup.get("value") if first else None)
+            self._record(row, a, b, step, reason, replacement=replacement if first else None, **dup)
+            edits.append((a, b, replacement if first else None))
+        return edits
+
+    def update_length(self, row: int) -> None:
+        self.cur_len[row] = len(self.edited[row].current) if row in self.edited else self.orig_len[row]
 
     def _load(self, prior: pa.Table) -> None:
         prior = prior.sort_by([("_key", "ascending"), ("start", "ascending")])
@@ -222,12 +235,17 @@ class ShardState:
                                  f"(current length {len(text)})")
             pos = c.end
         e = self.edited_text(row)
-        mapped = [(c, e.to_original(c.start, c.end)) for c in cuts]   # map before any edit lands
-        for c, pieces in mapped:
-            self.remove_original(row, pieces, step.name, c.reason, stats, replacement=c.replacement,
-                                 dup_of_id=c.dup_of_id, dup_of_start=c.dup_of_start,
-                                 dup_of_end=c.dup_of_end, similarity=c.similarity, value=c.value)
-        self.drop_if_emptied(row, step.name, stats)
+        fresh = not e.edits           # nothing removed yet: current offsets are original offsets
+        edits: list[tuple[int, int, str | None]] = []
+        for c in cuts:                # all cuts are mapped before any of their edits lands
+            pieces = [(c.start, c.end)] if fresh else e.to_original(c.start, c.end)
+            edits += self._records(row, pieces, step.name, c.reason, stats, c.replacement,
+                                   dict(dup_of_id=c.dup_of_id, dup_of_start=c.dup_of_start,
+                                        dup_of_end=c.dup_of_end, similarity=c.similarity, value=c.value))
+        if edits:
+            e.add(edits)
+            self.update_length(row)
+            self.drop_if_emptied(row, step.name, stats)
 
     def keyed_records(self, step: KeyedDedupStep, partitions: int) -> tuple[pa.Table, StepStats]:
         """Map side of a keyed dedup step: one record per span of every live document."""
@@ -245,12 +263,18 @@ class ShardState:
             cut_end = end if sk.cut_end is None else sk.cut_end.astype(np.int64)
             if self.edited:    # map current offsets of edited documents back to the original
                 start, end, cut_start, cut_end = (a.copy() for a in (start, end, cut_start, cut_end))
-                for i, r in enumerate(doc_rows.tolist()):
-                    e = self.edited.get(r)
-                    if e is not None and e.edits:
-                        start[i], end[i] = _outer(e.to_original(int(start[i]), int(end[i])))
-                        cut_start[i], cut_end[i] = _outer(e.to_original(int(cut_start[i]),
-                                                                        int(cut_end[i])))
+                if len(doc_rows) > 1 and (np.diff(doc_rows) < 0).any():
+                    raise AssertionError(f"step '{step.name}' returned spans out of document order")
+                bounds = np.flatnonzero(np.diff(doc_rows)) + 1
+                for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(doc_rows)]):
+                    e = self.edited.get(int(doc_rows[a]))
+                    if e is None or not e.edits:
+                        continue
+                    m = e.current_to_original()       # original offset of each current character
+                    for lo_, hi_ in ((start, end), (cut_start, cut_end)):
+                        s_, t_ = lo_[a:b].copy(), hi_[a:b]
+                        lo_[a:b] = m[s_]
+                        hi_[a:b] = m[t_ - 1] + 1
         hi, lo = sk.key[:, 0], sk.key[:, 1]
         ids = self.table.column("id").take(pa.array(doc_rows, pa.int64()))
         table = pa.table({
@@ -272,6 +296,7 @@ class ShardState:
                  "value")}
         default_sim = getattr(step, "similarity", 1.0)
         whole = getattr(step, "whole_document", False)
+        touched: list[int] = []
         for key, start, end, dup_id, dup_start, dup_end, reason, sim, value in zip(*cols.values()):
             row = row_of(key)
             if not self.alive[row]:
@@ -283,8 +308,12 @@ class ShardState:
                 self.drop(row, step.name, reason, stats, **dup)
             else:
                 pieces = self.edited_text(row).kept_within(start, end)
-                self.remove_original(row, pieces, step.name, reason, stats, **dup)
-                self.drop_if_emptied(row, step.name, stats)
+                self.remove_original(row, pieces, step.name, reason, stats, update_length=False, **dup)
+                if not touched or touched[-1] != row:
+                    touched.append(row)
+        for row in touched:       # decisions are sorted by document, so each row appears once here
+            self.update_length(row)
+            self.drop_if_emptied(row, step.name, stats)
         self._end(stats, t0)
 
     def drop_if_emptied(self, row: int, step: str, stats: StepStats) -> None:
