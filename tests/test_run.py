@@ -244,7 +244,7 @@ def _kill_when(proc, folder, count, timeout=120):
 
 
 @pytest.mark.parametrize("phase,count", [("ingest", 3), ("pass1", 2), ("near_dup.verify", 2), ("pass2", 2),
-                                         ("pass3", 2), ("pass4", 2)])
+                                         ("pass3", 2), ("pass4", 2), ("boilerplate.reduce", 2), ("pass5", 2)])
 def test_killed_run_resumes_to_identical_bytes(big, tmp_path, phase, count):
     cfg = tmp_path / "t.toml"
     cfg.write_text("[engine]\nshard_mb = 4\n")
