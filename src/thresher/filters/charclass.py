@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 
+import numba
 import numpy as np
 
 SPACE = np.uint8(1)      # str.isspace()
@@ -59,11 +60,14 @@ def tables() -> tuple[np.ndarray, np.ndarray]:
     return _build()
 
 
-def flags_of(cp: int) -> int:
-    """Flags of any code point (the kernels inline the same rule)."""
+@numba.njit(cache=True, nogil=True)
+def flag(cp, flags):  # pragma: no cover - compiled
+    """Flags of any code point, for the kernels (``flags`` = ``tables()[0]``)."""
     if cp < 0x10000:
-        return int(tables()[0][cp])
-    return int(PUNCT) if 0x1F000 <= cp <= 0x1FAFF else int(ALPHA)
+        return flags[cp]
+    if 0x1F000 <= cp <= 0x1FAFF:
+        return np.uint8(4)   # PUNCT
+    return np.uint8(2)       # ALPHA
 
 
 def code_points(text: str) -> np.ndarray:

@@ -12,25 +12,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .charclass import code_points, tables
+from .charclass import code_points, flag as _flag, tables
 
 HAS_ALPHA = 1
 HAS_LOWER = 2
 HAS_UPPER = 4
 ENDS_SENTENCE = 8
 HAS_DIGIT = 16
-
-_CLOSING_QUOTES = (0x201D, 0x2019, 39, 0xBB)   # ” ’ ' »
-
-
-@numba.njit(cache=True, nogil=True)
-def _flag(cp, flags):  # pragma: no cover - compiled
-    if cp < 0x10000:
-        return flags[cp]
-    if 0x1F000 <= cp <= 0x1FAFF:
-        return np.uint8(4)
-    return np.uint8(2)
-
 
 @numba.njit(cache=True, nogil=True)
 def _lines(cp, flags, start, end, words, longest, bits):  # pragma: no cover - compiled

@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from ..text.tokens import _mix
-from .charclass import ALPHA, DIGIT, PUNCT, SPACE, TERMINAL, code_points, tables
+from .charclass import code_points, flag as _flag, tables
 
 #: Names of the measures, in the order of the kernel's output vector.
 MEASURES = (
@@ -47,15 +47,6 @@ _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 _BULLET = 0x2022   # •
 _ELLIPSIS = 0x2026  # …
-
-
-@numba.njit(cache=True, nogil=True)
-def _flag(cp, flags):  # pragma: no cover - compiled
-    if cp < 0x10000:
-        return flags[cp]
-    if 0x1F000 <= cp <= 0x1FAFF:
-        return np.uint8(4)
-    return np.uint8(2)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -106,6 +97,21 @@ def _dup_elements(hashes, lengths, n):  # pragma: no cover - compiled
             dup += 1
             dup_chars += lengths[i]
     return dup, dup_chars
+
+
+@numba.njit(cache=True, nogil=True)
+def _power(x, g):  # pragma: no cover - compiled
+    p = np.uint64(1)
+    for _ in range(g):
+        p = p * x
+    return p
+
+
+@numba.njit(cache=True, nogil=True)
+def _gram(pre, t, g, pg):  # pragma: no cover - compiled
+    """Hash of the ``g`` tokens from ``t`` (``pre``: prefix sums of token hashes; ``pg`` = P**g)."""
+    h = _mix(pre[t + g] - pre[t] * pg + np.uint64(g))
+    return h if h != 0 else np.uint64(1)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -303,15 +309,11 @@ def _measure(cp, flags, lower, stop, short_len, out):  # pragma: no cover - comp
         m = nt - g + 1
         if m <= 0:
             continue
-        pg = np.uint64(1)
-        for _ in range(g):
-            pg = pg * _FNV_PRIME
+        pg = _power(_FNV_PRIME, g)
         keys, counts = _table(m)
         best_count, best_chars = 0, 0
         for t in range(m):
-            h = _mix(pre[t + g] - pre[t] * pg + np.uint64(g))
-            if h == 0:
-                h = np.uint64(1)
+            h = _gram(pre, t, g, pg)
             slot = _insert(keys, counts, h)
             c = counts[slot]
             chars = cl[t + g] - cl[t] + g - 1
@@ -323,16 +325,12 @@ def _measure(cp, flags, lower, stop, short_len, out):  # pragma: no cover - comp
         m = nt - g + 1
         if m <= 0:
             continue
-        pg = np.uint64(1)
-        for _ in range(g):
-            pg = pg * _FNV_PRIME
+        pg = _power(_FNV_PRIME, g)
         keys, counts = _table(m)
         repeated = 0
         t = 0
         while t < m:
-            h = _mix(pre[t + g] - pre[t] * pg + np.uint64(g))
-            if h == 0:
-                h = np.uint64(1)
+            h = _gram(pre, t, g, pg)
             slot = _insert(keys, counts, h)
             if counts[slot] > 1:
                 repeated += cl[t + g] - cl[t]
