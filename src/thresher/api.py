@@ -39,15 +39,17 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | RunConfig |
 def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str], *,
         config: str | os.PathLike[str] | Mapping[str, Any] | RunConfig | None = None,
         steps: Iterable[str] | None = None, workers: int | None = None, format: str | None = None,
-        overwrite: bool = False, progress: Progress | None = None,
-        executor: Executor | None = None) -> dict[str, Any]:
+        overwrite: bool = False, progress: Progress | None = None, engine: str | None = None,
+        ray_address: str | None = None, executor: Executor | None = None) -> dict[str, Any]:
     """Run the pipeline over ``inputs`` into the folder ``output``; returns the stats (also in
     ``output/stats.json``). Same arguments as ``thresher run``; a finished run is not redone."""
     overrides: dict[str, Any] = {}
     if steps is not None:
         overrides["steps"] = list(steps)
-    if workers is not None:
-        overrides["engine"] = {"workers": workers}
+    engine_opts = {k: v for k, v in (("workers", workers), ("engine", engine), ("ray_address", ray_address))
+                   if v is not None}
+    if engine_opts:
+        overrides["engine"] = engine_opts
     if format is not None:
         overrides["output"] = {"format": format}
     cfg = load_config(config, **overrides)
@@ -64,7 +66,8 @@ def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str]
                 partitions=auto_partitions(cfg, files))
     t0 = time.perf_counter()
     owned = executor is None
-    executor = executor or make_executor(cfg.worker_count)
+    executor = executor or make_executor(cfg.worker_count, engine=cfg.engine.engine,
+                                         ray_address=cfg.engine.ray_address)
     try:
         runner = Runner(plan, files, executor, progress)
         shards = runner.run()

@@ -107,7 +107,12 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), help="Format of OUT/documents.")
 @click.option("--overwrite", is_flag=True, help="Replace a thresher run already in OUT.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
-def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet):
+@click.option("--engine", type=click.Choice(["local", "ray"]),
+              help="Run tasks in a local process pool (default) or as Ray tasks (needs thresher[ray]).")
+@click.option("--ray-address", metavar="ADDR",
+              help="With --engine ray: 'local' (default) starts Ray here; 'auto' or ray://host:port joins "
+                   "a cluster.")
+def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet, engine, ray_address):
     """Clean and deduplicate INPUT... (.txt files or folders, .jsonl[.gz|.zst], .parquet, globs).
 
     A run killed at any moment resumes when started again with the same command."""
@@ -116,11 +121,12 @@ def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet):
     try:
         if quiet:
             stats = api.run(inputs, output, config=config_path, steps=step_list, workers=workers,
-                            format=fmt, overwrite=overwrite)
+                            format=fmt, overwrite=overwrite, engine=engine, ray_address=ray_address)
         else:
             with RichProgress(console) as progress:
                 stats = api.run(inputs, output, config=config_path, steps=step_list, workers=workers,
-                                format=fmt, overwrite=overwrite, progress=progress)
+                                format=fmt, overwrite=overwrite, engine=engine, ray_address=ray_address,
+                                progress=progress)
     except ThresherError as exc:
         _fail(exc)
     if not quiet:

@@ -65,6 +65,12 @@ class EngineConfig:
     """``[engine]``: how the work is split and run. Output does not depend on ``workers``."""
 
     workers: int = option(0, "Worker processes; 0 = all cores.", min=0, affects_output=False)
+    engine: Literal["local", "ray"] = option(
+        "local", "Where tasks run: 'local' (a process pool) or 'ray' (Ray tasks; pip install "
+        "'thresher[ray]'). Output is the same bytes either way.", affects_output=False)
+    ray_address: str = option(
+        "local", "With engine = 'ray': 'local' starts Ray on this machine; 'auto' or 'ray://host:port' "
+        "joins a running cluster.", affects_output=False)
     shard_mb: float = option(16.0, "Input megabytes per shard (the unit of parallel work and resume).",
                              min=0.001)
     partitions: int = option(0, "Hash partitions of global steps; 0 = one per 4 GB of input, at least 4.",

@@ -94,5 +94,8 @@ class LocalExecutor(Executor):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_executor(workers: int) -> Executor:
+def make_executor(workers: int, *, engine: str = "local", ray_address: str = "local") -> Executor:
+    if engine == "ray":
+        from .ray_executor import RayExecutor
+        return RayExecutor(workers, address=ray_address)
     return InlineExecutor() if workers == 1 else LocalExecutor(workers)
