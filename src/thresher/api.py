@@ -66,8 +66,9 @@ def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str]
                 partitions=auto_partitions(cfg, files))
     t0 = time.perf_counter()
     owned = executor is None
-    executor = executor or make_executor(cfg.worker_count, engine=cfg.engine.engine,
-                                         ray_address=cfg.engine.ray_address)
+    ray = cfg.engine.engine == "ray"     # with Ray, workers = 0 means every CPU of the cluster
+    executor = executor or make_executor(cfg.engine.workers if ray else cfg.worker_count,
+                                         engine=cfg.engine.engine, ray_address=cfg.engine.ray_address)
     try:
         runner = Runner(plan, files, executor, progress)
         shards = runner.run()

@@ -64,7 +64,8 @@ class OutputConfig:
 class EngineConfig:
     """``[engine]``: how the work is split and run. Output does not depend on ``workers``."""
 
-    workers: int = option(0, "Worker processes; 0 = all cores.", min=0, affects_output=False)
+    workers: int = option(0, "Worker processes; 0 = all cores (with Ray: all CPUs of the cluster).", min=0,
+                          affects_output=False)
     engine: Literal["local", "ray"] = option(
         "local", "Where tasks run: 'local' (a process pool) or 'ray' (Ray tasks; pip install "
         "'thresher[ray]'). Output is the same bytes either way.", affects_output=False)
