@@ -77,6 +77,10 @@ def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str]
     finally:
         if owned:
             executor.close()
+    if cfg.report.enabled:        # before finish(), which removes OUT/_work with the original texts
+        from .report import write_report
+        write_report(layout.out, stats, samples=cfg.report.samples, seed=cfg.report.seed,
+                     max_chars=cfg.report.max_chars)
     finish(layout, identity, stats, keep_work=cfg.output.keep_work)
     return stats
 

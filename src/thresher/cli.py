@@ -135,6 +135,22 @@ def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet, engi
 
 @main.command()
 @click.argument("output", metavar="OUT")
+@click.option("--samples", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Documents and clusters sampled into the decision browser.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample.")
+def report(output, samples, seed):
+    """Write OUT/report.html for a finished run (original texts are re-read from the inputs)."""
+    from .report import write_report
+
+    try:
+        path = write_report(output, samples=samples, seed=seed)
+    except ThresherError as exc:
+        _fail(exc)
+    click.echo(str(path))
+
+
+@main.command()
+@click.argument("output", metavar="OUT")
 def verify(output):
     """Check OUT against its inputs: removals applied to each original give the kept text."""
     try:

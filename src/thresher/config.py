@@ -82,6 +82,17 @@ class EngineConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReportConfig:
+    """``[report]``: OUT/report.html, written at the end of every run."""
+
+    enabled: bool = option(True, "Write OUT/report.html at the end of the run.", affects_output=False)
+    samples: int = option(200, "Documents (and near-dup clusters) sampled into the decision browser.",
+                          min=0, affects_output=False)
+    seed: int = option(0, "Seed of the sample (the same seed gives the same sample).", affects_output=False)
+    max_chars: int = option(20_000, "Characters of each sampled text shown.", min=100, affects_output=False)
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunConfig:
     """Everything a run needs besides its inputs and output folder."""
 
@@ -89,6 +100,7 @@ class RunConfig:
     input: InputConfig = field(default_factory=InputConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     step_options: Mapping[str, Any] = field(default_factory=dict)
 
     def output_affecting(self) -> dict[str, Any]:
@@ -112,7 +124,7 @@ class RunConfig:
         return self.engine.workers or (os.cpu_count() or 1)
 
 
-_SECTIONS = {"input": InputConfig, "output": OutputConfig, "engine": EngineConfig}
+_SECTIONS = {"input": InputConfig, "output": OutputConfig, "engine": EngineConfig, "report": ReportConfig}
 
 
 def _closest(word: str, options: list[str], prefix: str = "") -> str:

@@ -1,0 +1,366 @@
+"""``OUT/report.html``: what was removed and why, with the kept twin side by side, and plots.
+
+One self-contained page (no network): a summary of stats.json, plots drawn with matplotlib into
+inline SVG, and a browser of a deterministic sample of decisions (near-duplicate clusters with the
+differences highlighted; documents with each removed span highlighted and its kept twin). The sample
+is chosen by a hash of each document id and ``seed``, so the same run gives the same page; texts are
+cut at ``max_chars`` so a large run's page stays small (~10 MB at most with the defaults).
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import hashlib
+import html
+import io
+import json
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import xxhash
+
+from ..engine.layout import Layout, atomic_write, read_arrow, read_json
+from .page import SCRIPT, STYLE
+
+_TOKENS = re.compile(r"\S+|\s+")
+
+
+def _rank(seed: int, *parts: object) -> int:
+    return xxhash.xxh64_intdigest("\x00".join(map(str, parts)).encode("utf-8", "surrogatepass"), seed=seed)
+
+
+def _safe_label(text: str, limit: int = 60) -> str:
+    """A plot label from document text: matplotlib copies labels into SVG comments, so no ``--``,
+    ``<``, ``>`` or ``&`` may reach it (and comments are stripped from the SVG as well)."""
+    text = re.sub(r"[<>&]", "?", " ".join(text.split()))
+    text = re.sub(r"-{2,}", "-", text)
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+def _svg(fig) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})   # same run, same page
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg"):]
+    return re.sub(r"<!--.*?-->", "", svg, flags=re.S)
+
+
+def _plots(stats: dict[str, Any], clusters: pa.Table | None, before: np.ndarray, after: np.ndarray) -> list[tuple[str, str]]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    plt.rcParams.update({"svg.fonttype": "path", "font.size": 9, "svg.hashsalt": "thresher"})
+    out = []
+    bars = [(f"{step}: {reason}", r["chars"]) for step, s in stats["steps"].items()
+            for reason, r in sorted(s.get("removals", {}).items())]
+    if bars:
+        bars.sort(key=lambda b: b[1])
+        fig, ax = plt.subplots(figsize=(6, 0.25 * len(bars) + 1))
+        ax.barh([b[0] for b in bars], [b[1] for b in bars], color="#c0392b")
+        ax.set_xlabel("characters removed")
+        ax.set_title("Characters removed by step and reason")
+        out.append(("chars_by_reason", _svg(fig)))
+    if clusters is not None and clusters.num_rows:
+        sizes = np.bincount(np.unique(clusters.column("cluster_id").to_numpy(), return_inverse=True)[1])
+        fig, ax = plt.subplots(figsize=(6, 3))
+        ax.hist(sizes, bins=np.arange(2, max(sizes.max(), 3) + 2) - 0.5, color="#2c7fb8")
+        ax.set_yscale("log")
+        ax.set_xlabel("documents in cluster")
+        ax.set_ylabel("clusters")
+        ax.set_title(f"Near-duplicate cluster sizes ({len(sizes):,} clusters)")
+        out.append(("cluster_sizes", _svg(fig)))
+        kept = clusters.column("kept").to_numpy(zero_copy_only=False)
+        sim = clusters.column("similarity").to_numpy(zero_copy_only=False)[~kept]
+        sim = sim[~np.isnan(sim)]
+        if len(sim):
+            fig, ax = plt.subplots(figsize=(6, 3))
+            ax.hist(sim, bins=40, range=(0, 1), color="#41ab5d")
+            ax.set_xlabel("verified similarity to the kept document")
+            ax.set_ylabel("removed documents")
+            ax.set_title("Similarity of verified near-duplicates")
+            out.append(("similarity", _svg(fig)))
+    if len(before):
+        fig, ax = plt.subplots(figsize=(6, 3))
+        hi = max(before.max(), 10)
+        bins = np.unique(np.logspace(0, np.log10(hi + 1), 40).astype(int))
+        ax.hist(before, bins=bins, alpha=0.6, label=f"input ({len(before):,})", color="#7f8c8d")
+        ax.hist(after, bins=bins, alpha=0.6, label=f"kept ({len(after):,})", color="#2c7fb8")
+        ax.set_xscale("log")
+        ax.set_xlabel("document length (characters)")
+        ax.legend()
+        ax.set_title("Document length before and after")
+        out.append(("lengths", _svg(fig)))
+    top = stats["steps"].get("boilerplate", {}).get("top_lines") or []
+    if top:
+        top = top[:15][::-1]
+        fig, ax = plt.subplots(figsize=(6, 0.28 * len(top) + 1))
+        ax.barh([_safe_label(t["line"]) for t in top], [t["docs"] for t in top], color="#8e44ad")
+        ax.set_xlabel("documents")
+        ax.set_title("Most removed repeated lines")
+        out.append(("top_lines", _svg(fig)))
+    return out
+
+
+def _originals(lay: Layout, manifest: dict[str, Any], wanted: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Original texts of the ``(source, id)`` documents in ``wanted``: from the ingest shards while
+    OUT/_work exists (end of a run), else by re-reading the inputs with the run's readers."""
+    found: dict[tuple[str, str], str] = {}
+    if not wanted:
+        return found
+    shards = sorted(lay.work.glob("shards/*.arrow")) if lay.work.exists() else []
+    if shards:
+        tables = (read_arrow(p).select(["id", "source", "text"]) for p in shards)
+    else:
+        from ..api import load_config
+        from ..io.inputs import expand_inputs
+        from ..io.parse import parse_chunk
+        from ..io.readers import iter_chunks
+        c = manifest["config"]
+        cfg = load_config({**c["step_options"], "input": c["input"], "output": c["output"],
+                           "engine": c["engine"], "steps": c["steps"]})
+        files = expand_inputs([f["path"] for f in manifest["inputs"]])
+        chunks = iter_chunks(files, shard_bytes=max(1, int(cfg.engine.shard_mb * 1_000_000)))
+        tables = (parse_chunk(ch, cfg.input, source_column=cfg.output.source_column).table for ch in chunks)
+    for t in tables:
+        ids, srcs = t.column("id").to_pylist(), t.column("source").to_pylist()
+        hit = [i for i, k in enumerate(zip(srcs, ids)) if k in wanted]
+        if hit:
+            texts = t.column("text").take(pa.array(hit, pa.int64())).to_pylist()
+            for i, text in zip(hit, texts):
+                found[(srcs[i], ids[i])] = text
+        if len(found) == len(wanted):
+            break
+    return found
+
+
+def _diff(a: str, b: str) -> tuple[list, list]:
+    """Word-level differences: segments of ``a`` (kept) and ``b`` (removed) with ``-``/``+`` marks."""
+    ta, tb = _TOKENS.findall(a), _TOKENS.findall(b)
+    sm = difflib.SequenceMatcher(None, ta, tb, autojunk=False)
+    sa, sb = [], []
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal":
+            sa.append(["=", "".join(ta[i1:i2])])
+            sb.append(["=", "".join(tb[j1:j2])])
+        else:
+            if i2 > i1:
+                sa.append(["-", "".join(ta[i1:i2])])
+            if j2 > j1:
+                sb.append(["+", "".join(tb[j1:j2])])
+    return sa, sb
+
+
+def _cut_segments(text: str, rows: list[dict]) -> list:
+    segs, pos = [], 0
+    for r in sorted(rows, key=lambda r: r["start"]):
+        s, e = max(r["start"], pos), min(r["end"], len(text))
+        if s > pos:
+            segs.append(["=", text[pos:s]])
+        if e > s:
+            tip = f"{r['step']}: {r['reason']}" + (f" -> {r['replacement']}" if r["replacement"] else "")
+            segs.append(["*", text[s:e], tip])
+        pos = max(pos, e)
+    if pos < len(text):
+        segs.append(["=", text[pos:]])
+    return segs
+
+
+def build_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = None, *, samples: int = 200,
+                 seed: int = 0, max_chars: int = 20_000) -> str:
+    """The report page of a finished (or finishing) run, as a string."""
+    lay = Layout(out)
+    stats = stats if stats is not None else read_json(lay.stats)
+    manifest = read_json(lay.run_manifest)
+    rem_files = sorted((lay.out / "removals").glob("*.parquet")) if (lay.out / "removals").exists() else []
+    removals = pa.concat_tables([pq.read_table(p) for p in rem_files]) if rem_files else None
+    clusters_path = lay.out / "clusters" / "part-000000.parquet"
+    clusters = pq.read_table(clusters_path) if clusters_path.exists() else None
+    doc_files = sorted((lay.out / "documents").glob("*")) if (lay.out / "documents").exists() else []
+    src_col = manifest["config"]["output"]["source_column"]
+
+    # lengths before / after
+    kept_len: dict[tuple[str, str], int] = {}
+    for p in doc_files:
+        if p.suffix == ".parquet":
+            t = pq.read_table(p, columns=["id", src_col, "text"])
+            lens = pc.utf8_length(t.column("text")).to_pylist()
+            kept_len.update(zip(zip(t.column(src_col).to_pylist(), t.column("id").to_pylist()), lens))
+        else:
+            with open(p, "rb") as fh:
+                for line in fh:
+                    rec = json.loads(line)
+                    kept_len[(rec[src_col], rec["id"])] = len(rec["text"])
+    removed_chars: dict[tuple[str, str], int] = defaultdict(int)
+    rows_by_doc: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    if removals is not None and removals.num_rows:
+        g = removals.append_column("n", pc.subtract(removals.column("end"), removals.column("start"))) \
+            .group_by(["source", "doc_id"]).aggregate([("n", "sum")])
+        for s, d, n in zip(g.column("source").to_pylist(), g.column("doc_id").to_pylist(),
+                           g.column("n_sum").to_pylist()):
+            removed_chars[(s, d)] = n
+    keys = set(kept_len) | set(removed_chars)
+    before = np.array([kept_len.get(k, 0) + removed_chars.get(k, 0) for k in keys], np.int64)
+    after = np.array(list(kept_len.values()), np.int64)
+
+    # the sample
+    items: list[dict] = []
+    wanted: set[tuple[str, str]] = set()
+    cluster_pick: list[tuple[int, list[dict]]] = []
+    in_cluster: set[tuple[str, str]] = set()
+    if clusters is not None and clusters.num_rows:
+        members = defaultdict(list)
+        for r in clusters.to_pylist():
+            members[r["cluster_id"]].append(r)
+        order = sorted(members, key=lambda c: _rank(seed, "cluster", c))[:samples // 2 or 1]
+        for cid in order:
+            ms = members[cid]
+            cluster_pick.append((cid, ms))
+    if removals is not None and removals.num_rows:
+        for r in removals.select(["source", "doc_id", "start", "end", "step", "reason", "replacement",
+                                  "dup_of_id", "dup_of_start", "dup_of_end", "similarity"]).to_pylist():
+            rows_by_doc[(r["source"], r["doc_id"])].append(r)
+    # near-dup cluster members are found by id; map ids to (source, id) through the removal rows
+    by_id = defaultdict(list)
+    for k in keys:
+        by_id[k[1]].append(k)
+    for cid, ms in cluster_pick:
+        for m in ms:
+            for k in by_id.get(m["doc_id"], [])[:1]:
+                wanted.add(k)
+                in_cluster.add(k)
+    span_docs = sorted((k for k in rows_by_doc if k not in in_cluster), key=lambda k: _rank(seed, *k))[:samples]
+    wanted.update(span_docs)
+    for k in span_docs:            # the kept twins of the sampled removals
+        for r in rows_by_doc[k]:
+            if r["dup_of_id"] is not None:
+                wanted.update(by_id.get(r["dup_of_id"], [])[:1])
+    texts = _originals(lay, manifest, wanted)
+
+    docs: list[dict] = []
+    index: dict[tuple[str, str], int] = {}
+
+    def doc(k: tuple[str, str]) -> int:
+        if k not in index:
+            index[k] = len(docs)
+            docs.append({"id": k[1], "source": k[0], "length": len(texts.get(k, ""))})
+        return index[k]
+
+    for cid, ms in cluster_pick:
+        kept_m = [m for m in ms if m["kept"]]
+        if not kept_m:
+            continue
+        kk = by_id.get(kept_m[0]["doc_id"], [None])[0]
+        if kk is None or kk not in texts:
+            continue
+        kt = texts[kk][:max_chars]
+        mem = []
+        for m in ms:
+            if m["kept"]:
+                continue
+            mk = by_id.get(m["doc_id"], [None])[0]
+            if mk is None or mk not in texts:
+                continue
+            sa, sb = _diff(kt, texts[mk][:max_chars])
+            mem.append({"doc": doc(mk), "reason": m["reason"], "similarity": round(m["similarity"] or 0, 4),
+                        "segments": sb, "kept_segments": sa})
+        if mem:
+            ids = [kk[1]] + [docs[x["doc"]]["id"] for x in mem]
+            items.append({"kind": "cluster", "step": "near_dup", "reason": mem[0]["reason"], "kept": doc(kk),
+                          "members": mem, "ids": ids, "label": f"cluster of {len(ms)}: {kk[1]}"})
+    for k in span_docs:
+        if k not in texts:
+            continue
+        rows = rows_by_doc[k]
+        text = texts[k]
+        dropped = k not in kept_len
+        twins = []
+        for r in rows[:50]:
+            if r["dup_of_id"] is None:
+                continue
+            tk = by_id.get(r["dup_of_id"], [None])[0]
+            ttext = texts.get(tk, "") if tk else ""
+            twins.append({"reason": r["reason"], "start": r["start"], "end": r["end"], "id": r["dup_of_id"],
+                          "dup_start": r["dup_of_start"], "dup_end": r["dup_of_end"],
+                          "text": ttext[r["dup_of_start"] or 0:r["dup_of_end"] or 0][:max_chars]})
+        reasons = sorted({r["reason"] for r in rows})
+        items.append({"kind": "spans", "step": rows[0]["step"], "reason": reasons[0], "doc": doc(k),
+                      "dropped": dropped, "segments": _cut_segments(text[:max_chars], rows),
+                      "twins": twins, "ids": [k[1]],
+                      "label": f"{k[1]} ({len(rows)} removal{'s' * (len(rows) != 1)}"
+                               f"{', dropped' if dropped else ''})"})
+    data = {"items": items, "docs": docs}
+    return _page(stats, manifest, _plots(stats, clusters, before, after), data)
+
+
+def _json_block(data: Any) -> str:
+    text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _page(stats: dict[str, Any], manifest: dict[str, Any], plots: list[tuple[str, str]], data: dict) -> str:
+    e = html.escape
+    t = stats["total"]
+    script_hash = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
+    csp = (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+           f"script-src 'sha256-{script_hash}'")
+    rows = []
+    for name in stats.get("steps_run") or list(stats["steps"]):
+        s = stats["steps"].get(name, {})
+        reasons = ", ".join(f"{r}: {v['rows']:,} ({v['chars']:,} chars)" for r, v in sorted(s.get("removals", {}).items()))
+        rows.append(f"<tr data-step=\"{e(name)}\"><td>{e(name)}</td><td data-k=\"docs_in\">{s.get('docs_in', 0)}</td>"
+                    f"<td data-k=\"docs_out\">{s.get('docs_out', 0)}</td><td>{s.get('chars_in', 0):,}</td>"
+                    f"<td>{s.get('chars_out', 0):,}</td><td>{s.get('seconds', 0)}</td>"
+                    f"<td style=\"text-align:left\">{e(reasons) or '-'}</td></tr>")
+    summary = (f"<table id=\"total\"><tr><th>documents in</th><th>documents out</th><th>characters in</th>"
+               f"<th>characters out</th><th>quarantined</th><th>wall s</th><th>MB/s</th><th>workers</th></tr>"
+               f"<tr><td data-k=\"docs_in\">{t['docs_in']}</td><td data-k=\"docs_out\">{t['docs_out']}</td>"
+               f"<td data-k=\"chars_in\">{t['chars_in']}</td><td data-k=\"chars_out\">{t['chars_out']}</td>"
+               f"<td data-k=\"quarantined\">{t['quarantined']}</td><td>{t['wall_seconds']}</td>"
+               f"<td>{t['mb_per_s']}</td><td>{t['workers']}</td></tr></table>")
+    steps_table = ("<table id=\"steps\"><tr><th>step</th><th>docs in</th><th>docs out</th><th>chars in</th>"
+                   "<th>chars out</th><th>s</th><th>removed by reason</th></tr>" + "".join(rows) + "</table>")
+    plots_html = "".join(f"<div class=\"plot\" id=\"plot-{name}\">{svg}</div>" for name, svg in plots)
+    config = e(json.dumps(manifest.get("config", {}), indent=1, sort_keys=True))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<title>thresher report</title><style>{STYLE}</style></head>
+<body><header><h1>thresher report</h1><div>{e(str(len(manifest.get('inputs', []))))} input file(s) ·
+steps: {e(', '.join(stats.get('steps_run', [])))}</div></header><main>
+<section><h2>Summary</h2>{summary}<br>{steps_table}</section>
+<section><h2>Plots</h2><div class="plots">{plots_html}</div></section>
+<section><h2>Decisions (a deterministic sample)</h2>
+<div id="controls"><label>step <select id="f-step"><option value="">all</option></select></label>
+<label>reason <select id="f-reason"><option value="">all</option></select></label>
+<label>document id <input id="f-id" type="search" placeholder="search"></label>
+<span id="count" class="meta"></span></div>
+<div id="list"></div><div id="detail"></div></section>
+<section><h2>Configuration</h2><pre class="cfg">{config}</pre></section>
+</main>
+<script id="thresher-data" type="application/json">{_json_block(data)}</script>
+<script>{SCRIPT}</script>
+</body></html>
+"""
+
+
+def write_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = None, **kw: Any) -> Path:
+    """Write ``OUT/report.html`` (atomically) and return its path."""
+    lay = Layout(out)
+    page = build_report(out, stats, **kw)
+    path = lay.out / "report.html"
+
+    def write(tmp: str) -> None:
+        Path(tmp).write_text(page, encoding="utf-8")
+
+    atomic_write(path, write)
+    return path
