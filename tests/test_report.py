@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
 
 import orjson
 import pytest
 
-from thresher.engine.layout import read_json
 
 from conftest import EXAMPLES, ROOT, SHARED, cli, run_ok
 

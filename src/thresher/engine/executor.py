@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from abc import ABC, abstractmethod
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable, Iterator
 
 
@@ -34,6 +34,35 @@ class Executor(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def bounded_map(tasks: Iterable[Any], submit: Callable[[Any], Any], wait_some: Callable[[dict], list],
+                result: Callable[[Any], Any], cancel: Callable[[Any], Any], *,
+                limit: int) -> Iterator[tuple[Any, Any]]:
+    """The submission loop of the pool executors: keep at most ``limit`` tasks in flight (pulling
+    ``tasks`` lazily), yield ``(task, result)`` as handles finish, cancel what is left on exit.
+    ``submit(task)`` returns a handle; ``wait_some(pending)`` blocks until some handles are done and
+    returns them."""
+    pending: dict[Any, Any] = {}
+    it = iter(tasks)
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(pending) < limit:
+                try:
+                    task = next(it)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending[submit(task)] = task
+            if not pending:
+                return
+            for handle in wait_some(pending):
+                task = pending.pop(handle)
+                yield task, result(handle)
+    finally:
+        for handle in pending:
+            cancel(handle)
 
 
 class InlineExecutor(Executor):
@@ -68,27 +97,13 @@ class LocalExecutor(Executor):
                                          initializer=_init_worker)
 
     def map(self, fn, tasks):
-        pending: dict[Future, Any] = {}
-        it = iter(tasks)
-        exhausted = False
-        try:
-            while True:
-                while not exhausted and len(pending) < self.workers * self._ahead:
-                    try:
-                        task = next(it)
-                    except StopIteration:
-                        exhausted = True
-                        break
-                    pending[self._pool.submit(fn, task)] = task
-                if not pending:
-                    return
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in sorted(done, key=lambda f: id(f)):
-                    task = pending.pop(fut)
-                    yield task, fut.result()
-        finally:
-            for fut in pending:
-                fut.cancel()
+        def wait_some(pending):
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            return sorted(done, key=id)
+
+        return bounded_map(tasks, lambda task: self._pool.submit(fn, task), wait_some,
+                           lambda fut: fut.result(), lambda fut: fut.cancel(),
+                           limit=self.workers * self._ahead)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

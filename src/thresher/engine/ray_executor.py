@@ -18,7 +18,7 @@ import os
 from typing import Any, Callable
 
 from ..errors import ConfigError
-from .executor import Executor, _init_worker
+from .executor import Executor, _init_worker, bounded_map
 
 _READY = False
 
@@ -66,27 +66,9 @@ class RayExecutor(Executor):
 
     def map(self, fn, tasks):
         ray = self._ray
-        pending: dict[Any, Any] = {}
-        it = iter(tasks)
-        exhausted = False
-        try:
-            while True:
-                while not exhausted and len(pending) < self.workers * self._ahead:
-                    try:
-                        task = next(it)
-                    except StopIteration:
-                        exhausted = True
-                        break
-                    pending[self._remote.remote(fn, task)] = task
-                if not pending:
-                    return
-                done, _ = ray.wait(list(pending), num_returns=1)
-                for ref in done:
-                    task = pending.pop(ref)
-                    yield task, ray.get(ref)
-        finally:
-            for ref in pending:
-                ray.cancel(ref, force=True)
+        return bounded_map(tasks, lambda task: self._remote.remote(fn, task),
+                           lambda pending: ray.wait(list(pending), num_returns=1)[0], ray.get,
+                           lambda ref: ray.cancel(ref, force=True), limit=self.workers * self._ahead)
 
     def close(self) -> None:
         if self._owns and self._ray.is_initialized():

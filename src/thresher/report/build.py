@@ -225,10 +225,6 @@ def build_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = Non
         for cid in order:
             ms = members[cid]
             cluster_pick.append((cid, ms))
-    if removals is not None and removals.num_rows:
-        for r in removals.select(["source", "doc_id", "start", "end", "step", "reason", "replacement",
-                                  "dup_of_id", "dup_of_start", "dup_of_end", "similarity"]).to_pylist():
-            rows_by_doc[(r["source"], r["doc_id"])].append(r)
     # near-dup cluster members are found by id; map ids to (source, id) through the removal rows
     by_id = defaultdict(list)
     for k in keys:
@@ -238,8 +234,15 @@ def build_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = Non
             for k in by_id.get(m["doc_id"], [])[:1]:
                 wanted.add(k)
                 in_cluster.add(k)
-    span_docs = sorted((k for k in rows_by_doc if k not in in_cluster), key=lambda k: _rank(seed, *k))[:samples]
+    span_docs = sorted((k for k in removed_chars if k not in in_cluster), key=lambda k: _rank(seed, *k))[:samples]
     wanted.update(span_docs)
+    if span_docs:     # only the sampled documents' rows become Python objects (a run may have millions)
+        picked = set(span_docs)
+        mask = pc.is_in(removals.column("doc_id"), value_set=pa.array(sorted({k[1] for k in picked}), pa.string()))
+        for r in removals.filter(mask).select(["source", "doc_id", "start", "end", "step", "reason", "replacement",
+                                               "dup_of_id", "dup_of_start", "dup_of_end", "similarity"]).to_pylist():
+            if (r["source"], r["doc_id"]) in picked:
+                rows_by_doc[(r["source"], r["doc_id"])].append(r)
     for k in span_docs:            # the kept twins of the sampled removals
         for r in rows_by_doc[k]:
             if r["dup_of_id"] is not None:
