@@ -12,8 +12,9 @@ documents and characters per language either way (``languages``).
 
 Only the first ``max_chars`` characters are classified (default 1,000): the model's cost grows with
 length. On 476 samples of 2,500 characters from Django's translations in 88 locales, accuracy is
-0.805 / 0.872 / 0.891 at 500 / 1,000 / 2,000 characters, at 16,400 / 10,300 / 6,300 documents a
-second: 1,000 keeps nearly all the accuracy at 1.6x the speed of 2,000.
+0.805 / 0.872 / 0.891 at 500 / 1,000 / 2,000 characters, at 11,973 / 8,918 / 5,728 documents a
+second (``python benchmarks/language.py --sweep``): 1,000 keeps nearly all the accuracy at 1.6x the
+speed of 2,000.
 """
 
 from __future__ import annotations

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""The report on a large run: size of OUT/report.html and how fast headless Chromium has it ready.
+
+Runs ``thresher run`` on ``../shared/bench/webdocs`` (the steps given, 1 worker), then loads the page
+``--loads`` times in Debian's Chromium (Selenium, chromedriver) and records the time until the page's
+script has rendered the decision list (``body[data-ready]``) and the browser's load-event time.
+
+Usage: python benchmarks/report.py [--steps exact,near_dup,paragraphs,boilerplate] [--loads 3]
+Writes benchmarks/results/report.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE.parent.parent / "shared" / "bench" / "webdocs" / "corpus.jsonl.zst"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", default="exact,near_dup,paragraphs,boilerplate")
+    ap.add_argument("--loads", type=int, default=3)
+    args = ap.parse_args()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    tmp = Path(tempfile.mkdtemp())
+    out = tmp / "out"
+    subprocess.run([sys.executable, "-m", "thresher", "run", str(CORPUS), "-o", str(out), "-q", "-w", "1",
+                    "--steps", args.steps], check=True)
+    page = out / "report.html"
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium")
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync"):
+        opts.add_argument(a)
+    browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+    ready, load_event = [], []
+    try:
+        for _ in range(args.loads):
+            t0 = time.perf_counter()
+            browser.get(page.as_uri())
+            while browser.execute_script("return document.body && document.body.dataset.ready") != "1":
+                time.sleep(0.005)
+            ready.append(round(time.perf_counter() - t0, 3))
+            load_event.append(browser.execute_script(
+                "return performance.timing.loadEventEnd - performance.timing.navigationStart"))
+    finally:
+        browser.quit()
+    report = {"corpus": CORPUS.name, "steps": args.steps, "report_bytes": page.stat().st_size,
+              "ready_seconds": ready, "load_event_ms": load_event}
+    print(json.dumps(report, indent=1), file=sys.stderr)
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    main()
