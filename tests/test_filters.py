@@ -142,6 +142,11 @@ def test_quality_keeps_prose_and_names_the_failed_rule():
     skipped = QualityFilter(QualityConfig(skip=("gopher_word_count", "c4_min_sentences", "fineweb_line_punct",
                                                 "fineweb_short_lines", "gopher_stop_words")))
     assert skipped.process(Document("b", "Too short to be a proper web page here.", "s")) is None
+    short = "Too short to be a proper web page here."
+    every = q.failures(q.scores(short))
+    assert every[0] == ("gopher_word_count", 9.0) and q.failures(q.scores(short), first=True) == every[:1]
+    assert "c4_min_sentences" in {name for name, _ in every}
+    assert q.failures(q.scores(PROSE)) == []
 
 
 def test_quality_config_is_validated():

@@ -169,14 +169,21 @@ class QualityFilter(DocumentStep):
         v.append(1.0 if _LOREM.search(text) else 0.0)
         return v
 
+    def failures(self, scores: list[float], *, first: bool = False) -> list[tuple[str, float]]:
+        """The active rules that ``scores`` (from :meth:`scores`) fail, in order, with their measured
+        values; only the first with ``first=True``."""
+        out = []
+        for name, rule in self._active:
+            bad, val = rule(self.config, scores)
+            if bad:
+                out.append((name, float(val)))
+                if first:
+                    break
+        return out
+
     def process(self, doc: Document) -> Drop | None:
         v = self.scores(doc.text)
-        failed, value = None, None
-        for name, rule in self._active:
-            bad, val = rule(self.config, v)
-            if bad:
-                failed, value = name, float(val)
-                break
+        failed, value = (self.failures(v, first=True) or [(None, None)])[0]
         if self.config.dry_run:
             for name, x in zip((*MEASURES, "lorem_ipsum"), v):
                 doc.labels[f"quality_{name}"] = x
