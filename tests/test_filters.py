@@ -343,3 +343,102 @@ def test_quality_dry_run_writes_scores(tmp_path):
     rows = t.to_pylist()
     assert any(r["quality_fail"] == "gopher_word_count" for r in rows)
     assert pq.read_table(out / "removals").num_rows == 0
+
+
+# -- batched steps: one compiled pass per shard decides as the per-document path -----------------------
+
+def _batch_texts():
+    return sample_texts() + [
+        "Share this\nLOG IN\n3 likes\n[1] cited [edit] here.\nSee javascript: below\n",
+        "\u0130login here\n\u017fubscribe now\n\u212a likes\nJAVA\u017fCRIPT off\n", "lorem ipsum " * 20 + "\n\n" + "x" * 1200,
+        "mail a.b@example.org or call +44 20 7946 0958, (555) 123-4567; host 10.0.0.1 and fe80::1:2:3.",
+        "١٢٣.٤٥٦.٧٨٩٠ and +١٢٣٤٥٦٧٨٩ and 4111 1111 1111 1111\r\nlast line without newline"]
+
+
+TEXTS = st.lists(st.sampled_from(list("aAbZ .,!?\n\t-[]:@+()0123456789#{…•\"'") +
+                                 ["log in", "Share this", "LOREM", "\u0130", "\u017f", "\u212a", "é", "\u2028", "日本",
+                                  "\U0001F600", "accessed 3", "[1]", "5 views", "a.b@ex.org", "10.0.0.1"]),
+                 max_size=120).map("".join)
+
+
+@pytest.mark.parametrize("step", [Boilerplate(BoilerplateConfig(repeated_min_docs=0)), QualityFilter(),
+                                  PiiFilter(PiiConfig(cards=True))], ids=lambda s: s.name)
+def test_batch_decides_as_each_document(step):
+    import pyarrow as pa
+    texts = _batch_texts()
+    one = [step.process(Document("d", t, "s")) for t in texts]
+    for batch in (pa.array(texts, pa.large_string()), texts):
+        v = step.process_batch(batch)
+        assert [v.verdict(i) for i in range(len(texts))] == one
+    assert any(one)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(TEXTS, max_size=6))
+def test_batch_decides_as_each_document_on_random_text(texts):
+    import pyarrow as pa
+    for step in (Boilerplate(BoilerplateConfig(repeated_min_docs=0)), QualityFilter(), PiiFilter()):
+        v = step.process_batch(pa.array(texts, pa.large_string()))
+        assert [v.verdict(i) for i in range(len(texts))] == [step.process(Document("d", t, "s")) for t in texts]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(TEXTS, max_size=5))
+def test_text_batch_decodes_arrow_as_python(texts):
+    import numpy as np
+    import pyarrow as pa
+    from thresher.filters.charclass import TextBatch, code_points
+    b = TextBatch(pa.array(texts, pa.large_string()))
+    assert b.offsets.tolist() == [0, *np.cumsum([len(t) for t in texts]).tolist()]
+    assert b.cp.tolist() == code_points("".join(texts)).tolist()
+    assert [b[i] for i in range(len(texts))] == texts
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(TEXTS, min_size=1, max_size=8))
+def test_trigger_lines_are_a_superset_of_keyword_matches(lines):
+    import numpy as np
+    from thresher.filters.boilerplate import _KEYWORDS, _TRIGGERS, _triggers
+    from thresher.filters.charclass import code_points
+    lines = [x.replace("\n", " ") for x in lines]
+    text = "\n".join(lines)
+    starts = np.cumsum([0] + [len(x) + 1 for x in lines[:-1]])
+    flagged = _triggers().flag_lines(code_points(text), starts, starts + [len(x) for x in lines])
+    wild = "\u0130\u0131\u017f\u212a"      # the non-ASCII characters re.IGNORECASE folds to ASCII
+    for line, f in zip(lines, flagged.tolist()):
+        if any(c in line for c in wild):
+            assert f
+        elif line.isascii():
+            assert f == any(t in line.lower() for t in _TRIGGERS)
+        if _KEYWORDS.search(line):
+            assert f
+
+
+def test_measure_batch_equals_measure():
+    import numpy as np
+    from thresher.filters.charclass import TextBatch
+    from thresher.filters.measures import measure, measure_batch
+    texts = _batch_texts()
+    b = TextBatch(texts)
+    assert np.array_equal(measure_batch(b.cp, b.offsets), np.array([measure(t) for t in texts]),
+                          equal_nan=True)
+
+
+def test_engine_refuses_a_bad_batch_verdict(tmp_path):
+    import numpy as np
+    from thresher.engine.shard import ShardState, StepStats
+    from thresher.steps import DocumentStep, Verdicts
+    import pyarrow as pa
+
+    class Bad(DocumentStep):
+        name = "bad"
+        batched = True
+
+        def process_batch(self, texts):
+            return Verdicts(reasons=("x",), row=np.array([0, 0]), start=np.array([0, 2]),
+                            end=np.array([3, 4]), code=np.array([0, 0]))
+
+    table = pa.table({"id": ["a"], "text": pa.array(["abcdef"], pa.large_string()), "source": ["s"],
+                      "_len": [6]})
+    with pytest.raises(ValueError, match="overlaps"):
+        ShardState(0, table).apply_local(Bad(), StepStats())

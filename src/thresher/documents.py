@@ -149,13 +149,14 @@ class EditedText:
     Edits are ``(start, end, replacement)`` in original coordinates, sorted and non-overlapping.
     Written by hand because no library maps offsets through a list of span edits; it is O(edits)."""
 
-    __slots__ = ("original", "edits", "_current", "_segments")
+    __slots__ = ("original", "edits", "_current", "_segments", "_seg_arrays")
 
     def __init__(self, original: str, edits: Sequence[tuple[int, int, str | None]] = ()):
         self.original = original
         self.edits = sorted(edits)
         self._current: str | None = None
         self._segments: list[tuple[int, int, int, bool]] | None = None
+        self._seg_arrays: tuple[np.ndarray, ...] | None = None
 
     @property
     def current(self) -> str:
@@ -201,12 +202,21 @@ class EditedText:
             out.append((os_ + a - cs, os_ + b - cs))
         return out
 
-    def current_to_original(self) -> np.ndarray:
-        """Original offset of every current character (text an edit inserted maps to the edit's start)."""
-        out = np.empty(len(self.current), dtype=np.int64)
-        for cs, ce, os_, is_orig in self._segs():
-            out[cs:ce] = np.arange(os_, os_ + ce - cs) if is_orig else os_
-        return out
+    def current_to_original(self, positions: np.ndarray | None = None) -> np.ndarray:
+        """Original offset of each current character at ``positions`` (default: every one); text an
+        edit inserted maps to the edit's start."""
+        if positions is None:
+            positions = np.arange(len(self.current), dtype=np.int64)
+        if self._seg_arrays is None:
+            segs = self._segs()
+            self._seg_arrays = tuple(np.array(col, np.int64) for col in zip(*((s[0], s[2], s[3])
+                                                                                for s in segs))) \
+                if segs else ()
+        if not self._seg_arrays:
+            return np.asarray(positions, np.int64).copy()
+        cs, os_, orig = self._seg_arrays
+        seg = np.searchsorted(cs, positions, side="right") - 1
+        return os_[seg] + (positions - cs[seg]) * orig[seg]
 
     def kept_within(self, start: int, end: int) -> list[tuple[int, int]]:
         """Pieces of the original span ``start..end`` that no edit has removed or replaced yet."""
@@ -228,3 +238,4 @@ class EditedText:
         self.edits = sorted([*self.edits, *pieces])
         self._current = None
         self._segments = None
+        self._seg_arrays = None

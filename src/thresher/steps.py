@@ -50,15 +50,64 @@ class Step:
         return {}
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdicts:
+    """A local step's decisions for a batch of texts, as parallel arrays sorted by ``(row, start)``.
+
+    Entry ``i`` removes ``start[i]..end[i]`` (current-text offsets) of text ``row[i]`` for the reason
+    ``reasons[code[i]]``, or the whole text where ``drop[i]``; ``value[i]`` is the measured value behind
+    it (NaN: none). ``replacements[code]`` (None: plain removal) is put in place of a span."""
+
+    reasons: tuple[str, ...]
+    row: np.ndarray                    # int64
+    start: np.ndarray                  # int64
+    end: np.ndarray                    # int64
+    code: np.ndarray                   # integer index into reasons
+    drop: np.ndarray | None = None     # bool; None: no entry drops its document
+    value: np.ndarray | None = None    # float64; None: no values
+    replacements: tuple[str | None, ...] | None = None
+
+    @classmethod
+    def none(cls, reasons: tuple[str, ...] = ()) -> "Verdicts":
+        empty = np.zeros(0, np.int64)
+        return cls(reasons=reasons, row=empty, start=empty, end=empty, code=empty)
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def verdict(self, row: int = 0) -> Drop | list[Cut] | None:
+        """The per-document verdict of text ``row`` (what :meth:`DocumentStep.process` returns)."""
+        lo, hi = np.searchsorted(self.row, [row, row + 1])
+        if lo == hi:
+            return None
+        value = [None if x != x else x for x in self.value[lo:hi].tolist()] if self.value is not None \
+            else [None] * int(hi - lo)
+        if self.drop is not None and self.drop[lo]:
+            return Drop(self.reasons[self.code[lo]], value=value[0])
+        repl = self.replacements or (None,) * len(self.reasons)
+        return [Cut(a, b, self.reasons[c], replacement=repl[c], value=x) for a, b, c, x in
+                zip(self.start[lo:hi].tolist(), self.end[lo:hi].tolist(), self.code[lo:hi].tolist(), value)]
+
+
 class DocumentStep(Step):
-    """A local step: looks at one document at a time."""
+    """A local step: looks at one document at a time.
+
+    A step whose decisions are cheaper to make for many documents at once (one compiled pass over a
+    whole shard) sets ``batched = True`` and implements :meth:`process_batch`; the engine then calls
+    that instead of :meth:`process` (unless the step declares :meth:`columns`), and records its
+    verdicts as arrays. Both must decide the same."""
 
     is_global = False
+    batched: ClassVar[bool] = False
 
     def process(self, doc: Document) -> Drop | Sequence[Cut] | None:
         """Return ``Drop`` to remove the document, cuts (current-text offsets) to remove spans, or None.
 
         A step that declares :meth:`columns` sets their values in ``doc.labels``."""
+        raise NotImplementedError
+
+    def process_batch(self, texts: pa.LargeStringArray) -> Verdicts:
+        """The verdicts for a batch of current texts (only with ``batched = True``)."""
         raise NotImplementedError
 
 

@@ -36,6 +36,23 @@ class StepStats:
             r["value_sum"] = r.get("value_sum", 0.0) + float(value)
 
 
+    def removed_many(self, reasons: Sequence[str], code: np.ndarray, chars: np.ndarray,
+                     value: np.ndarray | None = None) -> None:
+        """:meth:`removed` for many rows at once (``code`` indexes ``reasons``; NaN value: none)."""
+        if not len(code):
+            return
+        k = len(reasons)
+        n = np.bincount(code, minlength=k)
+        c = np.bincount(code, weights=chars, minlength=k)
+        has = None if value is None else ~np.isnan(value)
+        for i in np.flatnonzero(n).tolist():
+            r = self.data["removals"].setdefault(reasons[i], {"rows": 0, "chars": 0})
+            r["rows"] += int(n[i])
+            r["chars"] += int(c[i])
+            if has is not None and (has & (code == i)).any():
+                r["value_sum"] = r.get("value_sum", 0.0) + float(value[has & (code == i)].sum())
+
+
 def merge_stats(a: Any, b: Any) -> Any:
     """Add two stats trees (dicts of numbers, recursively)."""
     if isinstance(a, dict) and isinstance(b, dict):
@@ -119,6 +136,25 @@ class ShardState:
         r["value"].append(value)
         r["_drop"].append(drop)
 
+    def _record_many(self, rows: np.ndarray, start: np.ndarray, end: np.ndarray, step: str,
+                     reasons: list[str], replacements: list[str | None], values: list[float | None],
+                     drop: bool) -> None:
+        """:meth:`_record` for many rows at once (no duplicate fields: filters name no kept twin)."""
+        r, n = self.rows, len(rows)
+        ids, sources, rl = self.ids, self.sources, rows.tolist()
+        r["_key"].extend(doc_key(self.shard, rows).tolist())
+        r["doc_id"].extend([ids[i] for i in rl])
+        r["source"].extend([sources[i] for i in rl])
+        r["start"].extend(start.tolist())
+        r["end"].extend(end.tolist())
+        r["step"].extend([step] * n)
+        r["reason"].extend(reasons)
+        r["replacement"].extend(replacements)
+        for c in ("dup_of_id", "dup_of_start", "dup_of_end", "similarity"):
+            r[c].extend([None] * n)
+        r["value"].extend(values)
+        r["_drop"].extend([drop] * n)
+
     def drop(self, row: int, step: str, reason: str, stats: StepStats, **dup) -> None:
         stats.removed(reason, int(self.cur_len[row]), dup.get("value"))
         self.alive[row] = False
@@ -189,6 +225,10 @@ class ShardState:
         stats.data["seconds"] += time.perf_counter() - t0
 
     def apply_local(self, step: DocumentStep, stats: StepStats) -> None:
+        """Apply a local step to every live document (batched when the step can be)."""
+        if step.batched and not step.columns():
+            self.apply_batch(step, stats)
+            return
         t0 = self._begin(stats)
         fields = [n for n in self.table.column_names if n.startswith(FIELD_PREFIX)]
         rows_fields = self.table.select(fields).to_pylist() if fields else None
@@ -223,6 +263,67 @@ class ShardState:
         if counted:
             stats.data["labels"] = tally
         self._end(stats, t0)
+
+    def apply_batch(self, step: DocumentStep, stats: StepStats) -> None:
+        """Apply a batched step (:meth:`DocumentStep.process_batch`) to every live document.
+
+        Its verdicts arrive as arrays; for a document no earlier step edited (current offsets are
+        original offsets) they become removal rows without a Python object per removal."""
+        t0 = self._begin(stats)
+        rows = np.flatnonzero(self.alive)
+        v = step.process_batch(self.current_texts(rows))
+        keep = np.asarray(v.end, np.int64) > np.asarray(v.start, np.int64)
+        drop = np.zeros(len(v), bool) if v.drop is None else np.asarray(v.drop, bool)
+        keep |= drop
+        at = np.asarray(v.row, np.int64)[keep]
+        doc_rows = rows[at]
+        start = np.asarray(v.start, np.int64)[keep]
+        end = np.asarray(v.end, np.int64)[keep]
+        code = np.asarray(v.code, np.int64)[keep]
+        drop = drop[keep]
+        value = np.full(len(at), np.nan) if v.value is None else np.asarray(v.value, np.float64)[keep]
+        self._check_verdicts(step, doc_rows, start, end, drop)
+        reasons, repl = v.reasons, v.replacements or (None,) * len(v.reasons)
+
+        for i in np.flatnonzero(drop).tolist():
+            x = float(value[i])
+            self.drop(int(doc_rows[i]), step.name, reasons[code[i]], stats, value=None if x != x else x)
+        cut = ~drop
+        edited = np.fromiter((bool(self.edited.get(r) and self.edited[r].edits) for r in doc_rows.tolist()),
+                             bool, len(doc_rows))
+        for r in np.unique(at[cut & edited]).tolist():     # map through earlier edits, one by one
+            row = int(rows[r])
+            self._apply_cuts(row, self.current(row), v.verdict(r), step, stats)
+        fresh = np.flatnonzero(cut & ~edited)
+        if len(fresh):
+            f_rows, f_start, f_end, f_code = doc_rows[fresh], start[fresh], end[fresh], code[fresh]
+            f_value = value[fresh]
+            names = [reasons[c] for c in f_code.tolist()]
+            f_repl = [repl[c] for c in f_code.tolist()]
+            stats.removed_many(reasons, f_code, (f_end - f_start).astype(np.float64), f_value)
+            self._record_many(f_rows, f_start, f_end, step.name, names, f_repl,
+                              [None if x != x else x for x in f_value.tolist()], drop=False)
+            bounds = [0, *(np.flatnonzero(np.diff(f_rows)) + 1).tolist(), len(f_rows)]
+            a_list, b_list = f_start.tolist(), f_end.tolist()
+            for lo, hi in zip(bounds[:-1], bounds[1:]):
+                row = int(f_rows[lo])
+                self.edited_text(row).add(list(zip(a_list[lo:hi], b_list[lo:hi], f_repl[lo:hi])))
+                self.update_length(row)
+                self.drop_if_emptied(row, step.name, stats)
+        self._end(stats, t0)
+
+    def _check_verdicts(self, step: DocumentStep, doc_rows: np.ndarray, start: np.ndarray,
+                        end: np.ndarray, drop: np.ndarray) -> None:
+        """Verdicts must lie inside their documents, be sorted and not overlap; a drop stands alone."""
+        cur = self.cur_len[doc_rows]
+        bad = ~drop & ((start < 0) | (start > end) | (end > cur))
+        same = doc_rows[1:] == doc_rows[:-1]
+        bad[1:] |= (doc_rows[1:] < doc_rows[:-1]) | (same & ((start[1:] < end[:-1]) | drop[1:] | drop[:-1]))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"step '{step.name}' returned verdict {int(start[i])}..{int(end[i])} for "
+                             f"document {self.ids[int(doc_rows[i])]!r} (current length {int(cur[i])}) that "
+                             "lies outside it, is out of order or overlaps another")
 
     def _apply_cuts(self, row: int, text: str, cuts: list[Cut], step: DocumentStep,
                     stats: StepStats) -> None:
@@ -270,11 +371,10 @@ class ShardState:
                     e = self.edited.get(int(doc_rows[a]))
                     if e is None or not e.edits:
                         continue
-                    m = e.current_to_original()       # original offset of each current character
                     for lo_, hi_ in ((start, end), (cut_start, cut_end)):
                         s_, t_ = lo_[a:b].copy(), hi_[a:b]
-                        lo_[a:b] = m[s_]
-                        hi_[a:b] = m[t_ - 1] + 1
+                        lo_[a:b] = e.current_to_original(s_)
+                        hi_[a:b] = e.current_to_original(t_ - 1) + 1
         hi, lo = sk.key[:, 0], sk.key[:, 1]
         ids = self.table.column("id").take(pa.array(doc_rows, pa.int64()))
         table = pa.table({

@@ -54,10 +54,12 @@ import pyarrow as pa
 
 from ..config import option
 from ..documents import Cut, Document
-from ..steps import DocumentStep, SpanKeys
+from ..steps import DocumentStep, SpanKeys, Verdicts
 from ..text.normalize import span_fingerprints, utf8_buffer
 from ..text.segment import paragraphs
-from .lines import ENDS_SENTENCE, HAS_ALPHA, HAS_DIGIT, HAS_LOWER, HAS_UPPER, line_features
+from .charclass import TextBatch
+from .lines import ENDS_SENTENCE, HAS_ALPHA, HAS_DIGIT, HAS_LOWER, HAS_UPPER, line_features, line_features_batch
+from .triggers import TriggerAutomaton
 from .quality import check_rule_names
 
 LINE_RULES = ("c4_long_word", "c4_javascript", "c4_policy", "citation_export", "ui_phrase", "uppercase",
@@ -83,19 +85,16 @@ _KEYWORDS = re.compile(
     r"|\[online\]|\[internet\]|\bviewed \d)"
     "|(?P<ui_phrase>" + r"\b(?:" + "|".join(re.escape(p) for p in _UI) + r")\b)",
     re.IGNORECASE)
+#: The same without ``ui_phrase``, for lines too long for it (the alternation costs per character).
+_KEYWORDS_LONG = re.compile(_KEYWORDS.pattern.rsplit("|(?P<ui_phrase>", 1)[0], re.IGNORECASE)
 _TRIGGERS = ("javascript", *_POLICY, "retrieved from", "accessed", "available from", "available at",
              "[online]", "[internet]", "viewed", *_UI)
 
 
 @functools.cache
-def _triggers():
-    """Aho-Corasick automaton over the lower-cased literal every keyword rule needs."""
-    import ahocorasick
-    a = ahocorasick.Automaton()
-    for word in _TRIGGERS:
-        a.add_word(word, word)
-    a.make_automaton()
-    return a
+def _triggers() -> TriggerAutomaton:
+    """Compiled automaton over the lower-cased literal every keyword rule needs."""
+    return TriggerAutomaton(_TRIGGERS)
 
 
 _WIKI_CITATION = re.compile(r"\[\d{1,3}\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
@@ -128,6 +127,7 @@ class Boilerplate(DocumentStep):
     rules = RULES
     whole_document: ClassVar[bool] = False
     similarity = None
+    batched = True
 
     def __init__(self, config: BoilerplateConfig | None = None):
         super().__init__(config)
@@ -143,37 +143,13 @@ class Boilerplate(DocumentStep):
         return self.config.repeated_min_docs > 0
 
     # -- line rules ----------------------------------------------------------------------------------
-    def _keyword_hits(self, text: str, start: np.ndarray, end: np.ndarray, words: np.ndarray) -> dict[int, str]:
-        """Line index -> first enabled keyword rule matched in it (``ui_phrase`` only on short lines).
-
-        An Aho-Corasick automaton (pyahocorasick) finds the lines holding any trigger word in one pass
-        over the lower-cased text; only those lines go through the keyword regex (a case-insensitive
-        alternation of ~70 phrases costs ~15x more per character than the automaton)."""
-        hits: dict[int, str] = {}
-        if self._keywords is None:
-            return hits
-        low = text.lower()
-        if len(low) == len(text):
-            ends = [e for e, _ in _triggers().iter(low)]
-            if not ends:
-                return hits
-            candidates = np.unique(np.searchsorted(start, np.asarray(ends), side="right") - 1).tolist()
-        else:       # lower-casing changed offsets (e.g. "İ"): check every line
-            candidates = range(len(start))
-        on, ui_max = self._on, self.config.ui_max_words
-        for i in candidates:
-            for m in self._keywords.finditer(text, int(start[i]), int(end[i])):
-                rule = m.lastgroup
-                if on[rule] and (rule != "ui_phrase" or words[i] <= ui_max):
-                    hits[i] = rule
-                    break
-        return hits
-
-    def line_reasons(self, text: str) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
-        """``start, end`` of every line and the rule that removes it (None: kept), in rule order."""
+    def line_codes(self, batch: TextBatch):
+        """Every line of every text with the rule that removes it: ``doc, start, end`` (text-relative)
+        and ``code`` (1 + index into LINE_RULES; 0: kept), rules checked in order."""
         on, c = self._on, self.config
-        start, end, words, longest, bits = line_features(text)
-        code = np.zeros(len(start), np.int8)          # index into _CODES; 0 = kept
+        strs, cp, offsets = batch, batch.cp, batch.offsets
+        doc, start, end, words, longest, bits = line_features_batch(cp, offsets)
+        code = np.zeros(len(start), np.int8)
         live = words > 0
 
         def mark(rule: str, mask: np.ndarray) -> None:
@@ -181,43 +157,75 @@ class Boilerplate(DocumentStep):
                 code[live & mask & (code == 0)] = _CODE[rule]
 
         mark("c4_long_word", longest > c.max_word_length)
-        for i, rule in self._keyword_hits(text, start, end, words).items():
-            if code[i] == 0 and live[i]:
-                code[i] = _CODE[rule]
+        if self._keywords is not None:
+            # only lines holding a trigger word can match the keyword regex (see filters/triggers.py)
+            open_ = np.flatnonzero(live & (code == 0))
+            base = offsets[doc[open_]]
+            hit = _triggers().flag_lines(cp, base + start[open_], base + end[open_])
+            ui_max = c.ui_max_words
+            for i in open_[hit].tolist():
+                keywords = self._keywords if words[i] <= ui_max else _KEYWORDS_LONG
+                for m in keywords.finditer(strs[doc[i]], int(start[i]), int(end[i])):
+                    rule = m.lastgroup
+                    if on[rule] and (rule != "ui_phrase" or words[i] <= ui_max):
+                        code[i] = _CODE[rule]
+                        break
         mark("uppercase", ((bits & HAS_UPPER) != 0) & ((bits & HAS_LOWER) == 0))
         mark("no_letters", (bits & HAS_ALPHA) == 0)
         if on["counter"]:
             for i in np.flatnonzero(live & (code == 0) & (words <= 4) & ((bits & HAS_DIGIT) != 0)).tolist():
+                text = strs[doc[i]]
                 if _COUNTER.fullmatch(text, int(start[i]), int(end[i])) or \
                         _COUNTER.fullmatch(text[start[i]:end[i]].strip()):
                     code[i] = _CODE["counter"]
         mark("c4_min_words", words < c.min_words)
         mark("c4_terminal_punct", (bits & ENDS_SENTENCE) == 0)
-        return start, end, [_CODES[k] for k in code.tolist()]
+        return doc, start, end, code
+
+    def process_batch(self, texts) -> Verdicts:
+        """Removed lines (each with its newline; neighbouring lines removed by the same rule form one
+        span) and wiki citation markers outside them, for a batch of texts."""
+        batch = TextBatch(texts)
+        offsets = batch.offsets
+        doc, start, end, code = self.line_codes(batch)
+        sel = np.flatnonzero(code)
+        d, a, k = doc[sel], start[sel], code[sel].astype(np.int64) - 1
+        b = np.minimum(end[sel] + 1, np.diff(offsets)[d])
+        joined = np.zeros(len(sel), bool)
+        joined[1:] = (d[1:] == d[:-1]) & (k[1:] == k[:-1]) & (a[1:] == b[:-1])
+        first = np.flatnonzero(~joined)
+        last = np.append(first[1:] - 1, len(sel) - 1) if len(sel) else first
+        parts = [(d[first], a[first], b[last], k[first])]
+        if self._on["c4_wiki_citation"]:
+            parts.append(self._wiki_citations(batch, doc, start, code))
+        row, cs, ce, cc = (np.concatenate(x) for x in zip(*parts))
+        order = np.lexsort((cs, row))
+        return Verdicts(reasons=RULES, row=row[order], start=cs[order], end=ce[order], code=cc[order])
+
+    @staticmethod
+    def _wiki_citations(batch: TextBatch, doc: np.ndarray, start: np.ndarray, code: np.ndarray):
+        """C4's citation markers, except inside lines already removed."""
+        first_line = np.searchsorted(doc, np.arange(len(batch) + 1))
+        rows, starts, ends = [], [], []
+        bracket = np.flatnonzero(batch.cp == ord("["))
+        for t in np.unique(np.searchsorted(batch.offsets, bracket, side="right") - 1).tolist():
+            text = batch[t]
+            marks = [(m.start(), m.end()) for m in _WIKI_CITATION.finditer(text)]
+            if not marks:
+                continue
+            lo, hi = first_line[t], first_line[t + 1]
+            line = lo + np.searchsorted(start[lo:hi], [m[0] for m in marks], side="right") - 1
+            for (m0, m1), i in zip(marks, line.tolist()):
+                if code[i] == 0:
+                    rows.append(t)
+                    starts.append(m0)
+                    ends.append(m1)
+        n = len(rows)
+        return (np.array(rows, np.int64), np.array(starts, np.int64), np.array(ends, np.int64),
+                np.full(n, RULES.index("c4_wiki_citation"), np.int64))
 
     def process(self, doc: Document) -> list[Cut] | None:
-        text = doc.text
-        start, end, reasons = self.line_reasons(text)
-        n = len(text)
-        cuts: list[Cut] = []
-        removed = set()
-        for i, reason in enumerate(reasons):
-            if reason is None:
-                continue
-            a, b = int(start[i]), min(int(end[i]) + 1, n)     # with its newline
-            removed.add(i)
-            if cuts and cuts[-1].end == a and cuts[-1].reason == reason:
-                cuts[-1] = Cut(cuts[-1].start, b, reason)
-            else:
-                cuts.append(Cut(a, b, reason))
-        if self._on["c4_wiki_citation"] and "[" in text:
-            marks = [(m.start(), m.end()) for m in _WIKI_CITATION.finditer(text)]
-            if marks:
-                line_of = np.searchsorted(start, np.asarray([m[0] for m in marks]), side="right") - 1
-                cuts += [Cut(a, b, "c4_wiki_citation") for (a, b), i in zip(marks, line_of.tolist())
-                         if i not in removed]
-                cuts.sort(key=lambda c: c.start)
-        return cuts or None
+        return self.process_batch([doc.text]).verdict(0)
 
     # -- corpus-learned: keys of the remaining lines ---------------------------------------------------
     def spans(self, texts: pa.LargeStringArray, lengths: np.ndarray) -> SpanKeys:

@@ -13,6 +13,7 @@ import unicodedata
 
 import numba
 import numpy as np
+import pyarrow as pa
 
 SPACE = np.uint8(1)      # str.isspace()
 ALPHA = np.uint8(2)      # str.isalpha()
@@ -73,3 +74,70 @@ def flag(cp, flags):  # pragma: no cover - compiled
 def code_points(text: str) -> np.ndarray:
     """The text as a uint32 array of code points (offsets equal Python ``str`` indices)."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode_utf8(data, offsets, cp, char_offsets):  # pragma: no cover - compiled
+    """Decode valid UTF-8 (Arrow guarantees it) into code points; returns how many."""
+    k = 0
+    for d in range(offsets.shape[0] - 1):
+        char_offsets[d] = k
+        i = offsets[d]
+        end = offsets[d + 1]
+        while i < end:
+            b = data[i]
+            if b < 0x80:
+                cp[k] = b
+                i += 1
+            elif b < 0xE0:
+                cp[k] = ((b & 0x1F) << 6) | (data[i + 1] & 0x3F)
+                i += 2
+            elif b < 0xF0:
+                cp[k] = ((b & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (data[i + 2] & 0x3F)
+                i += 3
+            else:
+                cp[k] = (((b & 0x07) << 18) | ((data[i + 1] & 0x3F) << 12) | ((data[i + 2] & 0x3F) << 6)
+                         | (data[i + 3] & 0x3F))
+                i += 4
+            k += 1
+    char_offsets[offsets.shape[0] - 1] = k
+    return k
+
+
+class TextBatch:
+    """A batch of texts as one uint32 array of code points (``cp``; text ``i`` is
+    ``cp[offsets[i]:offsets[i + 1]]``, offsets equal Python ``str`` indices), with each text as a
+    Python ``str`` on demand (``batch[i]``), for the few places a regex needs one."""
+
+    def __init__(self, texts):
+        if isinstance(texts, (pa.Array, pa.ChunkedArray)):
+            from ..text.normalize import utf8_buffer
+            data, byte_offsets = utf8_buffer(texts)
+            self.cp = np.empty(len(data), np.uint32)
+            self.offsets = np.empty(len(byte_offsets), np.int64)
+            self.cp = self.cp[:_decode_utf8(data, byte_offsets, self.cp, self.offsets)]
+            self._arrow = texts
+            self._strs: dict[int, str] | list[str] = {}
+        else:
+            strs = list(texts)
+            self.offsets = np.zeros(len(strs) + 1, np.int64)
+            np.cumsum(np.fromiter(map(len, strs), np.int64, len(strs)), out=self.offsets[1:])
+            self.cp = np.frombuffer("".join(strs).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            self._arrow = None
+            self._strs = strs
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> str:
+        if self._arrow is None:
+            return self._strs[i]
+        text = self._strs.get(i)
+        if text is None:
+            text = self._strs[i] = self._arrow[i].as_py()
+        return text
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)

@@ -88,3 +88,26 @@ def line_features(text: str):
     bits = np.empty(m, np.int64)
     k = _lines(cp, flags, start, end, words, longest, bits)
     return start[:k], end[:k], words[:k], longest[:k], bits[:k]
+
+
+@numba.njit(cache=True, nogil=True)
+def _lines_batch(cp, offsets, flags, doc, start, end, words, longest, bits):  # pragma: no cover
+    k = 0
+    for d in range(offsets.shape[0] - 1):
+        m = _lines(cp[offsets[d]:offsets[d + 1]], flags, start[k:], end[k:], words[k:], longest[k:],
+                   bits[k:])
+        doc[k:k + m] = d
+        k += m
+    return k
+
+
+def line_features_batch(cp: np.ndarray, offsets: np.ndarray):
+    """:func:`line_features` of every text of a batch (``cp``, ``offsets`` from
+    :func:`~thresher.filters.charclass.code_points_batch`): ``doc, start, end, words, longest, bits``,
+    with ``start``/``end`` relative to the text ``doc``."""
+    flags, _ = tables()
+    m = int(np.count_nonzero(cp == 10)) + len(offsets) - 1
+    doc = np.empty(m, np.int64)
+    out = [np.empty(m, np.int64) for _ in range(5)]
+    k = _lines_batch(cp, offsets, flags, doc, *out)
+    return (doc[:k], *(a[:k] for a in out))

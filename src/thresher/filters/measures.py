@@ -360,6 +360,22 @@ def measure(text: str, *, stop_words: tuple[str, ...] = STOP_WORDS, short_line_c
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def _measure_batch(cp, offsets, flags, lower, stop, short_len, out):  # pragma: no cover - compiled
+    for d in range(offsets.shape[0] - 1):
+        _measure(cp[offsets[d]:offsets[d + 1]], flags, lower, stop, short_len, out[d])
+
+
+def measure_batch(cp: np.ndarray, offsets: np.ndarray, *, stop_words: tuple[str, ...] = STOP_WORDS,
+                  short_line_chars: int = 30) -> np.ndarray:
+    """:func:`measure` of every text of a batch (``cp``, ``offsets`` of a
+    :class:`~thresher.filters.charclass.TextBatch`): an ``(n, len(MEASURES))`` float64 array."""
+    flags, lower = tables()
+    out = np.empty((len(offsets) - 1, len(MEASURES)), np.float64)
+    _measure_batch(cp, offsets, flags, lower, stop_hashes(stop_words), short_line_chars, out)
+    return out
+
+
 def measures(text: str, **kw) -> dict[str, float]:
     """The measures of ``text`` by name (for inspection and tests)."""
     return dict(zip(MEASURES, measure(text, **kw).tolist()))
