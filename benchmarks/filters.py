@@ -3,8 +3,9 @@
 
 Both tools see the same documents of ``../shared/bench/webdocs`` in one process:
 
-- thresher, in-process: each step's ``process`` over every document (the per-step cost), then the
-  four chained as the engine chains them (each step sees the previous one's output);
+- thresher, in-process: each step as the engine calls it (``process_batch`` per 16 MB shard where
+  the step is batched, ``process`` per document otherwise), then the four chained as the engine
+  chains them (each step sees the previous one's output);
 - thresher end to end: ``thresher run --steps boilerplate,quality,language,pii`` with 1 and 2 workers
   (reading, sharding, writing included), median of ``--repeat`` runs;
 - datatrove 0.10.1: ``C4QualityFilter`` (line rules; the closest to ``boilerplate``),
@@ -45,7 +46,22 @@ def load(n: int | None) -> list[dict]:
     return docs
 
 
+def shards(docs: list[dict], mb: float = 16.0) -> list[list[dict]]:
+    """The documents cut into batches of about ``mb`` MB, as the engine cuts its shards."""
+    out, cur, size = [], [], 0
+    for d in docs:
+        cur.append(d)
+        size += len(d["text"].encode())
+        if size >= mb * 1e6:
+            out.append(cur)
+            cur, size = [], 0
+    return out + ([cur] if cur else [])
+
+
 def thresher_in_process(docs: list[dict]) -> dict:
+    """Each step as the engine calls it: ``process_batch`` once per 16 MB shard for the batched steps
+    (boilerplate, quality, pii), ``process`` per document for language; then the four chained."""
+    import pyarrow as pa
     from thresher.documents import Document, apply_removals
     from thresher.filters.boilerplate import Boilerplate, BoilerplateConfig
     from thresher.filters.language import LanguageId
@@ -56,28 +72,40 @@ def thresher_in_process(docs: list[dict]) -> dict:
     steps = [Boilerplate(BoilerplateConfig(repeated_min_docs=0)), QualityFilter(), LanguageId(), PiiFilter()]
     for s in steps:                         # compile and load models outside the timing
         s.process(Document("w", "Warm-up text. " * 40, "s"))
+    batches = [pa.array([d["text"] for d in b], pa.large_string()) for b in shards(docs)]
+
+    def run(step, texts: pa.Array) -> list:
+        """The step's verdict for each text: None, a Drop, or a list of cuts."""
+        if step.batched:
+            v = step.process_batch(texts)
+            return [v.verdict(i) for i in range(len(texts))] if len(v) else [None] * len(texts)
+        return [step.process(Document("d", t, "s")) for t in texts.to_pylist()]
+
     out = {}
     for s in steps:
         t0 = time.perf_counter()
-        removed = 0
-        for d in docs:
-            v = s.process(Document(d["id"], d["text"], "s"))
-            removed += v is not None
+        changed = sum(v is not None for b in batches for v in run(s, b))
         secs = time.perf_counter() - t0
-        out[s.name] = {"seconds": round(secs, 3), "mb_per_s": round(mb / secs, 1), "changed_docs": removed}
+        out[s.name] = {"seconds": round(secs, 3), "mb_per_s": round(mb / secs, 1), "changed_docs": changed,
+                       "batched": s.batched}
     t0 = time.perf_counter()
     kept = 0
-    for d in docs:
-        text = d["text"]
+    for b in batches:
+        texts = b.to_pylist()
         for s in steps:
-            v = s.process(Document(d["id"], text, "s"))
-            if v is None:
-                continue
-            if hasattr(v, "reason") and not isinstance(v, list):
-                text = None
-                break
-            text = apply_removals(text, [(c.start, c.end, c.replacement) for c in v])
-        kept += text is not None
+            live = [t for t in texts if t is not None]
+            verdicts = iter(run(s, pa.array(live, pa.large_string())))
+            new = []
+            for t in texts:
+                v = None if t is None else next(verdicts)
+                if t is None or v is None:
+                    new.append(t)
+                elif hasattr(v, "reason") and not isinstance(v, list):
+                    new.append(None)
+                else:
+                    new.append(apply_removals(t, [(c.start, c.end, c.replacement) for c in v]))
+            texts = new
+        kept += sum(t is not None for t in texts)
     secs = time.perf_counter() - t0
     out["chained"] = {"seconds": round(secs, 3), "mb_per_s": round(mb / secs, 1), "kept_docs": kept}
     return out
