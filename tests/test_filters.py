@@ -442,3 +442,17 @@ def test_engine_refuses_a_bad_batch_verdict(tmp_path):
                       "_len": [6]})
     with pytest.raises(ValueError, match="overlaps"):
         ShardState(0, table).apply_local(Bad(), StepStats())
+
+
+@pytest.mark.parametrize("step", [LanguageId(LanguageConfig(keep=("en",), min_score=0.9)),
+                                  QualityFilter(QualityConfig(dry_run=True))], ids=lambda s: s.name)
+def test_batch_labels_equal_each_document(step):
+    import pyarrow as pa
+    texts = _batch_texts()
+    docs = [Document("d", t, "s") for t in texts]
+    one = [step.process(d) for d in docs]
+    v = step.process_batch(pa.array(texts, pa.large_string()))
+    assert [v.verdict(i) for i in range(len(texts))] == one
+    assert set(v.labels) == set(step.columns())
+    for name, values in v.labels.items():
+        assert list(values) == [d.labels[name] for d in docs], name

@@ -66,6 +66,8 @@ class Verdicts:
     drop: np.ndarray | None = None     # bool; None: no entry drops its document
     value: np.ndarray | None = None    # float64; None: no values
     replacements: tuple[str | None, ...] | None = None
+    #: Values of the step's output columns (:meth:`Step.columns`), one per text of the batch.
+    labels: dict[str, Sequence] | None = None
 
     @classmethod
     def none(cls, reasons: tuple[str, ...] = ()) -> "Verdicts":
@@ -94,8 +96,8 @@ class DocumentStep(Step):
 
     A step whose decisions are cheaper to make for many documents at once (one compiled pass over a
     whole shard) sets ``batched = True`` and implements :meth:`process_batch`; the engine then calls
-    that instead of :meth:`process` (unless the step declares :meth:`columns`), and records its
-    verdicts as arrays. Both must decide the same."""
+    that instead of :meth:`process` and records its verdicts as arrays (a step that declares
+    :meth:`columns` returns their values in ``Verdicts.labels``). Both must decide the same."""
 
     is_global = False
     batched: ClassVar[bool] = False

@@ -226,7 +226,7 @@ class ShardState:
 
     def apply_local(self, step: DocumentStep, stats: StepStats) -> None:
         """Apply a local step to every live document (batched when the step can be)."""
-        if step.batched and not step.columns():
+        if step.batched:
             self.apply_batch(step, stats)
             return
         t0 = self._begin(stats)
@@ -272,6 +272,7 @@ class ShardState:
         t0 = self._begin(stats)
         rows = np.flatnonzero(self.alive)
         v = step.process_batch(self.current_texts(rows))
+        self._set_labels(step, rows, v.labels or {}, stats)
         keep = np.asarray(v.end, np.int64) > np.asarray(v.start, np.int64)
         drop = np.zeros(len(v), bool) if v.drop is None else np.asarray(v.drop, bool)
         keep |= drop
@@ -311,6 +312,32 @@ class ShardState:
                 self.update_length(row)
                 self.drop_if_emptied(row, step.name, stats)
         self._end(stats, t0)
+
+    def _set_labels(self, step: DocumentStep, rows: np.ndarray, labels: dict, stats: StepStats) -> None:
+        """Store a batched step's output columns for ``rows``; tally string columns (documents and
+        characters per value), as :meth:`apply_local` does one document at a time."""
+        columns = step.columns()
+        if set(labels) != set(columns):
+            raise ValueError(f"step '{step.name}' returned labels {sorted(labels)}; its columns() declares "
+                             f"{sorted(columns)}")
+        tally: dict[str, dict] = {}
+        chars = self.cur_len[rows].tolist()
+        for name, values in labels.items():
+            values = list(values)
+            if len(values) != len(rows):
+                raise ValueError(f"step '{step.name}' returned {len(values)} values of label {name!r} for "
+                                 f"{len(rows)} documents")
+            column = self.labels.setdefault(name, [None] * self.n)
+            for r, x in zip(rows.tolist(), values):
+                column[r] = x
+            if pa.types.is_string(columns[name]):
+                t = tally[name] = {}
+                for x, c in zip(values, chars):
+                    e = t.setdefault(str(x), {"docs": 0, "chars": 0})
+                    e["docs"] += 1
+                    e["chars"] += c
+        if tally:
+            stats.data["labels"] = tally
 
     def _check_verdicts(self, step: DocumentStep, doc_rows: np.ndarray, start: np.ndarray,
                         end: np.ndarray, drop: np.ndarray) -> None:

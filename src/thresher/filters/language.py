@@ -20,7 +20,6 @@ speed of 2,000.
 from __future__ import annotations
 
 import functools
-import math
 import unicodedata
 from dataclasses import dataclass
 
@@ -31,7 +30,7 @@ import pyarrow as pa
 from ..config import option
 from ..documents import Document, Drop
 from ..errors import ConfigError
-from ..steps import DocumentStep
+from ..steps import DocumentStep, Verdicts
 
 
 @functools.cache
@@ -65,6 +64,43 @@ def _score(data, nextmove, rowbase, output, ptc, counts, touched, scores):  # pr
     return n
 
 
+@numba.njit(cache=True, nogil=True)
+def _classify_batch(data, offsets, nextmove, rowbase, output, ptc, pc, counts, touched, alias_from,
+                    alias_to, best, best_score):  # pragma: no cover - compiled
+    """Score every text ``data[offsets[d]:offsets[d + 1]]`` and keep its best class and probability:
+    py3langid's naive Bayes (log probabilities plus priors, scaled by 1/sqrt(bytes), softmax), with
+    aliased classes folded into their first name."""
+    k = pc.shape[0]
+    scores = np.empty(k, np.float32)
+    for d in range(offsets.shape[0] - 1):
+        a, b = offsets[d], offsets[d + 1]
+        scores[:] = 0.0
+        if _score(data[a:b], nextmove, rowbase, output, ptc, counts, touched, scores):
+            scale = np.float32(1.0 / np.sqrt(max(b - a, 1)))
+            top = np.float32(-np.inf)
+            for c in range(k):
+                scores[c] = (scores[c] + pc[c]) * scale
+                if scores[c] > top:
+                    top = scores[c]
+            total = np.float32(0.0)
+            for c in range(k):
+                scores[c] = np.exp(scores[c] - top)
+                total += scores[c]
+            for c in range(k):
+                scores[c] /= total
+        else:
+            scores[:] = np.float32(1.0 / k)
+        for t in range(alias_from.shape[0]):
+            scores[alias_to[t]] += scores[alias_from[t]]
+            scores[alias_from[t]] = 0.0
+        i = 0
+        for c in range(1, k):
+            if scores[c] > scores[i]:
+                i = c
+        best[d] = i
+        best_score[d] = scores[i]
+
+
 class Model:
     """py3langid's model (naive Bayes over byte n-grams found by a DFA), evaluated with a compiled DFA
     walk and score accumulation instead of py3langid's per-byte Python loop and gathered matrix product:
@@ -88,24 +124,25 @@ class Model:
             else:
                 first[c] = i
 
+    def classify_batch(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
+        """:meth:`classify` for many texts in one compiled call: their languages and probabilities."""
+        parts = [unicodedata.normalize("NFC", t.lower() if t.isupper() else t).encode("utf-8", "surrogatepass")
+                 for t in texts]
+        offsets = np.zeros(len(parts) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, parts), np.int64, len(parts)), out=offsets[1:])
+        data = np.frombuffer(b"".join(parts), np.uint8)
+        best = np.empty(len(parts), np.int64)
+        score = np.empty(len(parts), np.float32)
+        touched = np.empty(int(np.diff(offsets).max()) if parts else 0, np.int32)
+        alias_to = np.array([i for i, _ in self.aliases], np.int64)
+        alias_from = np.array([j for _, j in self.aliases], np.int64)
+        _classify_batch(data, offsets, self.nextmove, self.rowbase, self.output, self.ptc, self.pc,
+                        self._counts, touched, alias_from, alias_to, best, score)
+        return [self.classes[i] for i in best.tolist()], score.astype(np.float64)
+
     def classify(self, text: str) -> tuple[str, float]:
-        if text.isupper():
-            text = text.lower()
-        data = np.frombuffer(unicodedata.normalize("NFC", text).encode("utf-8", "surrogatepass"), np.uint8)
-        scores = np.zeros(len(self.classes), np.float32)
-        touched = np.empty(len(data), np.int32)
-        if _score(data, self.nextmove, self.rowbase, self.output, self.ptc, self._counts, touched, scores):
-            scores += self.pc
-            scores *= 1.0 / math.sqrt(len(data) or 1)
-            np.exp(scores - scores.max(), out=scores)
-            scores /= scores.sum()
-        else:
-            scores[:] = 1.0 / len(self.classes)
-        for i, j in self.aliases:
-            scores[i] += scores[j]
-            scores[j] = 0.0
-        i = int(scores.argmax())
-        return self.classes[i], float(scores[i])
+        langs, scores = self.classify_batch([text])
+        return langs[0], float(scores[0])
 
 
 @functools.cache
@@ -126,8 +163,9 @@ class LanguageConfig:
 
 class LanguageId(DocumentStep):
     name = "language"
-    version = "1"
+    version = "2"
     Config = LanguageConfig
+    batched = True
 
     def __init__(self, config: LanguageConfig | None = None):
         super().__init__(config)
@@ -142,13 +180,30 @@ class LanguageId(DocumentStep):
         return {"language": pa.string(), "language_score": pa.float64()}
 
     def identify(self, text: str) -> tuple[str, float]:
-        lang, score = model().classify(text[:self.config.max_chars])
-        return lang, round(float(score), 6)
+        langs, scores = self.identify_batch([text])
+        return langs[0], scores[0]
+
+    def identify_batch(self, texts) -> tuple[list[str], list[float]]:
+        """Language and score (rounded to 6 decimals) of each text, from its first ``max_chars``."""
+        n = self.config.max_chars
+        strs = texts.to_pylist() if isinstance(texts, (pa.Array, pa.ChunkedArray)) else list(texts)
+        langs, scores = model().classify_batch([t[:n] for t in strs])
+        return langs, np.round(scores, 6).tolist()
+
+    def process_batch(self, texts) -> Verdicts:
+        langs, scores = self.identify_batch(texts)
+        rows = [i for i, (lang, score) in enumerate(zip(langs, scores))
+                if self._keep and (lang not in self._keep or score < self.config.min_score)]
+        rows_a = np.array(rows, np.int64)
+        lengths = np.array([len(t) for t in (texts.to_pylist() if isinstance(texts, (pa.Array, pa.ChunkedArray))
+                                             else texts)], np.int64)
+        return Verdicts(reasons=("language",), row=rows_a, start=np.zeros(len(rows), np.int64),
+                        end=lengths[rows_a] if len(rows) else rows_a, code=np.zeros(len(rows), np.int64),
+                        drop=np.ones(len(rows), bool), value=np.array([scores[i] for i in rows], np.float64),
+                        labels={"language": langs, "language_score": scores})
 
     def process(self, doc: Document) -> Drop | None:
-        lang, score = self.identify(doc.text)
-        doc.labels["language"] = lang
-        doc.labels["language_score"] = score
-        if self._keep and (lang not in self._keep or score < self.config.min_score):
-            return Drop("language", value=score)
-        return None
+        v = self.process_batch([doc.text])
+        doc.labels["language"] = v.labels["language"][0]
+        doc.labels["language_score"] = v.labels["language_score"][0]
+        return v.verdict(0)

@@ -216,8 +216,14 @@ class QualityFilter(DocumentStep):
             bad = np.asarray(bad, bool) & (first < 0)
             first[bad] = k
             value[bad] = np.broadcast_to(np.asarray(val, np.float64), n)[bad]
+        names = tuple(name for name, _ in self._active)
+        if self.config.dry_run:      # scores as columns, nothing removed
+            labels = {f"quality_{m}": v[:, j].tolist() for j, m in enumerate((*MEASURES, "lorem_ipsum"))}
+            labels["quality_fail"] = [names[k] if k >= 0 else None for k in first.tolist()]
+            empty = np.zeros(0, np.int64)
+            return Verdicts(reasons=names, row=empty, start=empty, end=empty, code=empty, labels=labels)
         rows = np.flatnonzero(first >= 0)
-        return Verdicts(reasons=tuple(name for name, _ in self._active), row=rows,
+        return Verdicts(reasons=names, row=rows,
                         start=np.zeros(len(rows), np.int64), end=batch.lengths[rows], code=first[rows],
                         drop=np.ones(len(rows), bool), value=value[rows])
 
