@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import shutil
 import statistics
 import subprocess
@@ -20,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _measure import save_results  # benchmarks/ is sys.path[0] when run as a script
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent.parent / "shared" / "bench" / "webdocs" / "corpus.jsonl.zst"
@@ -66,9 +67,7 @@ def main() -> None:
              for w in (1, 2)}
     report = {"corpus": CORPUS.name, "steps": args.steps or "all", "repeat": args.repeat, "rows": rows,
               "ray_over_local": ratio, "identical_output": same}
-    print(json.dumps(report, indent=1), file=sys.stderr)
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "engines.json").write_text(json.dumps(report, indent=2) + "\n")
+    save_results("engines", report)
     shutil.rmtree(tmp)
 
 

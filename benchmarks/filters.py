@@ -32,6 +32,8 @@ from pathlib import Path
 
 import zstandard
 
+from _measure import save_results  # benchmarks/ is sys.path[0] when run as a script
+
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent.parent / "shared" / "bench" / "webdocs" / "corpus.jsonl.zst"
 
@@ -186,9 +188,7 @@ def main() -> None:
         report["datatrove_in_process"] = datatrove_in_process(docs)
         print(json.dumps(report["datatrove_in_process"], indent=1), file=sys.stderr)
     report["thresher_end_to_end"] = [thresher_end_to_end(docs, w, args.repeat) for w in (1, 2)]
-    print(json.dumps(report["thresher_end_to_end"], indent=1), file=sys.stderr)
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "filters.json").write_text(json.dumps(report, indent=2) + "\n")
+    save_results("filters", report)
 
 
 if __name__ == "__main__":

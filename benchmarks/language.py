@@ -16,7 +16,6 @@ the locale's language and documents per second. Writes benchmarks/results/langua
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 import sys
@@ -25,6 +24,8 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+
+from _measure import save_results  # benchmarks/ is sys.path[0] when run as a script
 
 HERE = Path(__file__).resolve().parent
 
@@ -155,8 +156,7 @@ def main() -> None:
                                  "seconds": round(secs, 3), "mb_per_s": round(nbytes / 1e6 / secs, 3)}
         print(f"{name:32s} acc {correct / len(docs):.4f} macro {macro:.4f} {secs:7.2f} s "
               f"{nbytes / 1e6 / secs:6.2f} MB/s", file=sys.stderr)
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "language.json").write_text(json.dumps(report, indent=2) + "\n")
+    save_results("language", report)
 
 
 def sweep(sdist: Path) -> None:
@@ -175,8 +175,7 @@ def sweep(sdist: Path) -> None:
                      "docs_per_s": round(len(docs) / secs)})
         print(rows[-1], file=sys.stderr)
     report = {"samples": len(docs), "locales": len(data), "sdist": sdist.name, "rows": rows}
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "language_sweep.json").write_text(json.dumps(report, indent=2) + "\n")
+    save_results("language_sweep", report)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,14 @@ Writes benchmarks/results/report.json.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _measure import save_results  # benchmarks/ is sys.path[0] when run as a script
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent.parent / "shared" / "bench" / "webdocs" / "corpus.jsonl.zst"
@@ -56,9 +57,7 @@ def main() -> None:
         browser.quit()
     report = {"corpus": CORPUS.name, "steps": args.steps, "report_bytes": page.stat().st_size,
               "ready_seconds": ready, "load_event_ms": load_event}
-    print(json.dumps(report, indent=1), file=sys.stderr)
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    save_results("report", report)
     shutil.rmtree(tmp)
 
 

@@ -70,9 +70,14 @@ class Verdicts:
     labels: dict[str, Sequence] | None = None
 
     @classmethod
-    def none(cls, reasons: tuple[str, ...] = ()) -> "Verdicts":
-        empty = np.zeros(0, np.int64)
-        return cls(reasons=reasons, row=empty, start=empty, end=empty, code=empty)
+    def drops(cls, reasons: tuple[str, ...], rows: np.ndarray, code: np.ndarray, lengths: np.ndarray,
+              value: np.ndarray | None = None, labels: dict[str, Sequence] | None = None) -> "Verdicts":
+        """Whole-document verdicts: text ``rows[i]`` (of length ``lengths[rows[i]]``) is removed for
+        ``reasons[code[i]]``."""
+        rows = np.asarray(rows, np.int64)
+        return cls(reasons=reasons, row=rows, start=np.zeros(len(rows), np.int64),
+                   end=np.asarray(lengths, np.int64)[rows], code=np.asarray(code, np.int64),
+                   drop=np.ones(len(rows), bool), value=value, labels=labels)
 
     def __len__(self) -> int:
         return len(self.row)

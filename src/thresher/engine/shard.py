@@ -49,8 +49,9 @@ class StepStats:
             r = self.data["removals"].setdefault(reasons[i], {"rows": 0, "chars": 0})
             r["rows"] += int(n[i])
             r["chars"] += int(c[i])
-            if has is not None and (has & (code == i)).any():
-                r["value_sum"] = r.get("value_sum", 0.0) + float(value[has & (code == i)].sum())
+            valued = None if has is None else has & (code == i)
+            if valued is not None and valued.any():
+                r["value_sum"] = r.get("value_sum", 0.0) + float(value[valued].sum())
 
 
 def merge_stats(a: Any, b: Any) -> Any:
@@ -137,9 +138,9 @@ class ShardState:
         r["_drop"].append(drop)
 
     def _record_many(self, rows: np.ndarray, start: np.ndarray, end: np.ndarray, step: str,
-                     reasons: list[str], replacements: list[str | None], values: list[float | None],
-                     drop: bool) -> None:
-        """:meth:`_record` for many rows at once (no duplicate fields: filters name no kept twin)."""
+                     reasons: list[str], replacements: list[str | None], values: list[float | None]) -> None:
+        """:meth:`_record` for many span removals at once (no duplicate fields: filters name no kept
+        twin; whole-document drops go through :meth:`drop`)."""
         r, n = self.rows, len(rows)
         ids, sources, rl = self.ids, self.sources, rows.tolist()
         r["_key"].extend(doc_key(self.shard, rows).tolist())
@@ -153,7 +154,7 @@ class ShardState:
         for c in ("dup_of_id", "dup_of_start", "dup_of_end", "similarity"):
             r[c].extend([None] * n)
         r["value"].extend(values)
-        r["_drop"].extend([drop] * n)
+        r["_drop"].extend([False] * n)
 
     def drop(self, row: int, step: str, reason: str, stats: StepStats, **dup) -> None:
         stats.removed(reason, int(self.cur_len[row]), dup.get("value"))
@@ -303,7 +304,7 @@ class ShardState:
             f_repl = [repl[c] for c in f_code.tolist()]
             stats.removed_many(reasons, f_code, (f_end - f_start).astype(np.float64), f_value)
             self._record_many(f_rows, f_start, f_end, step.name, names, f_repl,
-                              [None if x != x else x for x in f_value.tolist()], drop=False)
+                              [None if x != x else x for x in f_value.tolist()])
             bounds = [0, *(np.flatnonzero(np.diff(f_rows)) + 1).tolist(), len(f_rows)]
             a_list, b_list = f_start.tolist(), f_end.tolist()
             for lo, hi in zip(bounds[:-1], bounds[1:]):

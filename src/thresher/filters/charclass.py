@@ -105,6 +105,13 @@ def _decode_utf8(data, offsets, cp, char_offsets):  # pragma: no cover - compile
     return k
 
 
+def as_arrow(texts) -> pa.Array | pa.ChunkedArray:
+    """An Arrow string array of ``texts`` (returned as is when it already is one)."""
+    if isinstance(texts, (pa.Array, pa.ChunkedArray)):
+        return texts
+    return pa.array(list(texts), pa.large_string())
+
+
 class TextBatch:
     """A batch of texts as one uint32 array of code points (``cp``; text ``i`` is
     ``cp[offsets[i]:offsets[i + 1]]``, offsets equal Python ``str`` indices), with each text as a

@@ -183,24 +183,20 @@ class LanguageId(DocumentStep):
         langs, scores = self.identify_batch([text])
         return langs[0], scores[0]
 
-    def identify_batch(self, texts) -> tuple[list[str], list[float]]:
+    def identify_batch(self, texts: list[str]) -> tuple[list[str], list[float]]:
         """Language and score (rounded to 6 decimals) of each text, from its first ``max_chars``."""
         n = self.config.max_chars
-        strs = texts.to_pylist() if isinstance(texts, (pa.Array, pa.ChunkedArray)) else list(texts)
-        langs, scores = model().classify_batch([t[:n] for t in strs])
+        langs, scores = model().classify_batch([t[:n] for t in texts])
         return langs, np.round(scores, 6).tolist()
 
     def process_batch(self, texts) -> Verdicts:
-        langs, scores = self.identify_batch(texts)
+        strs = texts.to_pylist() if isinstance(texts, (pa.Array, pa.ChunkedArray)) else list(texts)
+        langs, scores = self.identify_batch(strs)
         rows = [i for i, (lang, score) in enumerate(zip(langs, scores))
                 if self._keep and (lang not in self._keep or score < self.config.min_score)]
-        rows_a = np.array(rows, np.int64)
-        lengths = np.array([len(t) for t in (texts.to_pylist() if isinstance(texts, (pa.Array, pa.ChunkedArray))
-                                             else texts)], np.int64)
-        return Verdicts(reasons=("language",), row=rows_a, start=np.zeros(len(rows), np.int64),
-                        end=lengths[rows_a] if len(rows) else rows_a, code=np.zeros(len(rows), np.int64),
-                        drop=np.ones(len(rows), bool), value=np.array([scores[i] for i in rows], np.float64),
-                        labels={"language": langs, "language_score": scores})
+        return Verdicts.drops(("language",), rows, [0] * len(rows), [len(t) for t in strs],
+                              value=np.array([scores[i] for i in rows], np.float64),
+                              labels={"language": langs, "language_score": scores})
 
     def process(self, doc: Document) -> Drop | None:
         v = self.process_batch([doc.text])

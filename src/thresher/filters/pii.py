@@ -30,12 +30,12 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config import option
 from ..documents import Cut, Document
 from ..steps import DocumentStep, Verdicts
+from .charclass import as_arrow
 
 # Each pattern starts with a literal or a narrow class (so the regex engine skips ahead in C) and
 # checks the character before its first one with a lookbehind placed after it.
@@ -199,8 +199,7 @@ class PiiFilter(DocumentStep):
         """:meth:`process` for a batch: RE2 (pyarrow) first picks, per pattern kind, the texts that
         could hold a match (:data:`PREFILTERS`, each a superset of its pattern, at memory speed), and
         only those go through the patterns above."""
-        if not isinstance(texts, (pa.Array, pa.ChunkedArray)):
-            texts = pa.array(list(texts), pa.large_string())
+        texts = as_arrow(texts)
         masks = [pc.match_substring_regex(texts, kind[-1]).to_numpy(zero_copy_only=False)
                  for kind in self._kinds]
         rows, starts, ends, codes = [], [], [], []

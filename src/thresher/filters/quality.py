@@ -33,7 +33,7 @@ from ..config import option
 from ..documents import Document, Drop
 from ..errors import ConfigError
 from ..steps import DocumentStep, Verdicts
-from .charclass import TextBatch
+from .charclass import TextBatch, as_arrow
 from .measures import IDX, MEASURES, measure, measure_batch
 
 
@@ -202,12 +202,12 @@ class QualityFilter(DocumentStep):
     def process_batch(self, texts) -> Verdicts:
         """The first failed rule of every text of a batch: the measures in one compiled pass over the
         batch, the rules as array comparisons."""
+        texts = as_arrow(texts)
         batch = TextBatch(texts)
         n = len(batch)
         v = np.empty((n, len(MEASURES) + 1), np.float64)
         v[:, :-1] = measure_batch(batch.cp, batch.offsets, short_line_chars=self.config.short_line_chars)
-        v[:, -1] = [bool(_LOREM.search(batch[i])) for i in range(n)] if not isinstance(texts, pa.Array) \
-            else self._lorem(texts)
+        v[:, -1] = self._lorem(texts)
         cols = v.T
         first = np.full(n, -1, np.int64)
         value = np.full(n, np.nan)
@@ -220,15 +220,12 @@ class QualityFilter(DocumentStep):
         if self.config.dry_run:      # scores as columns, nothing removed
             labels = {f"quality_{m}": v[:, j].tolist() for j, m in enumerate((*MEASURES, "lorem_ipsum"))}
             labels["quality_fail"] = [names[k] if k >= 0 else None for k in first.tolist()]
-            empty = np.zeros(0, np.int64)
-            return Verdicts(reasons=names, row=empty, start=empty, end=empty, code=empty, labels=labels)
+            return Verdicts.drops(names, [], [], batch.lengths, labels=labels)
         rows = np.flatnonzero(first >= 0)
-        return Verdicts(reasons=names, row=rows,
-                        start=np.zeros(len(rows), np.int64), end=batch.lengths[rows], code=first[rows],
-                        drop=np.ones(len(rows), bool), value=value[rows])
+        return Verdicts.drops(names, rows, first[rows], batch.lengths, value=value[rows])
 
     @staticmethod
-    def _lorem(texts: pa.Array) -> np.ndarray:
+    def _lorem(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """"lorem ipsum" in any case, as ``re.IGNORECASE`` finds it. Every match holds "orem" in ASCII
         letters of any case (no other character folds to o, r, e or m), so RE2 (pyarrow) picks the
         candidates at memory speed and the regex confirms them."""
