@@ -62,7 +62,7 @@ def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str]
     state = prepare_output(layout, identity, overwrite=overwrite)
     if state == "complete":
         return read_json(layout.stats)
-    plan = Plan(out=str(layout.out), config=cfg, steps=tuple(step_names),
+    plan = Plan(out=layout.out, config=cfg, steps=tuple(step_names),
                 partitions=auto_partitions(cfg, files))
     t0 = time.perf_counter()
     owned = executor is None

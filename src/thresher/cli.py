@@ -98,7 +98,8 @@ def main() -> None:
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("--output", "-o", required=True, metavar="OUT",
-              help="Output folder (documents/, removals/, quarantine/, stats.json, manifests).")
+              help="Output folder (documents/, removals/, quarantine/, stats.json, manifests): a local path "
+                   "or an object-store URL (s3://bucket/out, gs://...).")
 @click.option("--config", "-c", "config_path", metavar="TOML",
               help="Config file; one section per step plus [input], [output], [engine].")
 @click.option("--steps", metavar="A,B", help=f"Steps to run, comma separated (always in canonical order: "

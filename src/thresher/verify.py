@@ -11,30 +11,28 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import orjson
-import pyarrow.parquet as pq
 
 from .documents import apply_removals, covers
-from .engine.layout import Layout, read_json
+from .engine.layout import Layout, read_json, read_parquet
+from .engine.storage import Location
 from .io.inputs import expand_inputs
 from .io.parse import parse_chunk
 from .io.readers import iter_chunks
 
 
-def _read_documents(path: Path, source_column: str) -> list[tuple[str, str, str]]:
+def _read_documents(path: Location, source_column: str) -> list[tuple[str, str, str]]:
     """(id, source, text) of every document of one OUT/documents file."""
     if path.suffix == ".parquet":
-        t = pq.read_table(path, columns=["id", source_column, "text"])
+        t = read_parquet(path, columns=["id", source_column, "text"])
         return list(zip(t.column("id").to_pylist(), t.column(source_column).to_pylist(),
                         t.column("text").to_pylist()))
     out = []
-    with open(path, "rb") as fh:
-        for line in fh:
-            rec = orjson.loads(line)
-            out.append((rec["id"], rec[source_column], rec["text"]))
+    for line in path.read_bytes().splitlines():
+        rec = orjson.loads(line)
+        out.append((rec["id"], rec[source_column], rec["text"]))
     return out
 
 
@@ -66,7 +64,7 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
         sources = parsed.table.column("source").to_pylist()
         texts = parsed.table.column("text").to_pylist()
         counts["quarantined"] += len(parsed.quarantine)
-        rem = pq.read_table(lay.removals(chunk.index)).to_pylist()
+        rem = read_parquet(lay.removals(chunk.index)).to_pylist()
         doc_path = lay.documents(chunk.index, fmt)
         kept = {(s, i): t for i, s, t in _read_documents(doc_path, cfg.output.source_column)} if doc_path.exists() else {}
         rows = defaultdict(list)

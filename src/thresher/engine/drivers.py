@@ -19,12 +19,11 @@ from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..documents import key_range
 from ..steps import KeyedDedupStep, Step
 from .keyed import DECISION_ROW_GROUP, DECISION_SCHEMA, resolve
-from .layout import Layout, read_arrow, write_arrow, write_parquet
+from .layout import Layout, read_arrow, read_parquet, write_arrow, write_parquet
 from .plan import Plan
 from .shard import ShardState, StepStats
 
@@ -52,8 +51,8 @@ class Driver:
         folder = plan.layout.decisions_folder(name)
         lo, hi = key_range(shard)
         parts = []
-        for path in sorted(folder.glob("*.parquet")) if folder.exists() else []:
-            t = pq.read_table(path, filters=[("_key", ">=", lo), ("_key", "<", hi)], schema=DECISION_SCHEMA)
+        for path in folder.glob("*.parquet"):
+            t = read_parquet(path, filters=[("_key", ">=", lo), ("_key", "<", hi)], schema=DECISION_SCHEMA)
             if t.num_rows:
                 parts.append(t)
         if not parts:
@@ -78,7 +77,7 @@ def write_partitioned(plan: Plan, folder: str, part: np.ndarray, table: pa.Table
 def read_partition(plan: Plan, folder: str, p: int) -> pa.Table | None:
     """Every task's rows of partition ``p`` of ``_work/<folder>`` (the reduce side), in file order."""
     d = plan.layout.work / folder / f"p{p:05d}"
-    files = sorted(d.glob("*.arrow")) if d.exists() else []
+    files = d.glob("*.arrow")
     return pa.concat_tables([read_arrow(f) for f in files]) if files else None
 
 

@@ -11,69 +11,84 @@
     OUT/_work/                                intermediate data, removed after success (keep_work keeps it)
 
 Every file is written under a temporary name in the same folder and renamed when complete, so a killed
-run never leaves a partial file under a final name.
+run never leaves a partial file under a final name. OUT is a local folder or an object-store URL
+(:mod:`thresher.engine.storage`); every read and write below goes through a :class:`Location`.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
-from pathlib import Path
 from typing import Any, Callable
 
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .storage import Location, location
 
-def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)``, then rename the temporary file to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+
+def atomic_write(path: Location, write: Callable[[Any], None]) -> None:
+    """Call ``write(sink)`` on a pyarrow output stream of a temporary file beside ``path``, then rename
+    it to ``path``: readers see the whole file or none (on a local disk and on an object store)."""
+    if path.is_local:
+        path.parent.mkdir()
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        write(str(tmp))
-        os.replace(tmp, path)
+        with tmp.open_output() as sink:
+            write(sink)
+        tmp.move_to(path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
         raise
 
 
-def write_json(path: Path, obj: Any) -> None:
-    data = orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-    atomic_write(path, lambda tmp: Path(tmp).write_bytes(data + b"\n"))
+def write_bytes(path: Location, data: bytes) -> None:
+    atomic_write(path, lambda sink: sink.write(data))
 
 
-def read_json(path: Path) -> Any:
+def write_json(path: Location, obj: Any) -> None:
+    write_bytes(path, orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+
+
+def read_json(path: Location) -> Any:
     return orjson.loads(path.read_bytes())
 
 
-def write_parquet(path: Path, table: pa.Table, *, compression: str = "zstd",
+def write_parquet(path: Location, table: pa.Table, *, compression: str = "zstd",
                   row_group_size: int | None = None) -> None:
-    atomic_write(path, lambda tmp: pq.write_table(
-        table, tmp, compression=compression, row_group_size=row_group_size,
+    atomic_write(path, lambda sink: pq.write_table(
+        table, sink, compression=compression, row_group_size=row_group_size,
         write_statistics=True))
 
 
-def write_arrow(path: Path, table: pa.Table, *, compression: str | None = "lz4") -> None:
+def read_parquet(path: Location, **kw: Any) -> pa.Table:
+    """``pq.read_table`` of one file (``columns``, ``filters``, ``schema`` as there)."""
+    return pq.read_table(path.path, filesystem=path.fs, **kw)
+
+
+def write_arrow(path: Location, table: pa.Table, *, compression: str | None = "lz4") -> None:
     options = pa.ipc.IpcWriteOptions(compression=None if compression == "none" else compression)
 
-    def write(tmp: str) -> None:
-        with pa.OSFile(tmp, "wb") as sink, pa.ipc.new_file(sink, table.schema, options=options) as w:
+    def write(sink: Any) -> None:
+        with pa.ipc.new_file(sink, table.schema, options=options) as w:
             w.write_table(table)
     atomic_write(path, write)
 
 
-def read_arrow(path: Path) -> pa.Table:
-    with pa.memory_map(str(path), "r") as source:
+def read_arrow(path: Location) -> pa.Table:
+    with path.open_input() as source:
         return pa.ipc.open_file(source).read_all()
 
 
 class Layout:
     """Paths of one run's output folder."""
 
-    def __init__(self, out: str | os.PathLike[str]):
-        self.out = Path(out)
+    def __init__(self, out: str | os.PathLike[str] | Location):
+        self.out = location(out)
         self.work = self.out / "_work"
 
     @staticmethod
@@ -81,47 +96,46 @@ class Layout:
         return f"part-{n:06d}"
 
     # final outputs
-    def documents(self, n: int, fmt: str) -> Path:
+    def documents(self, n: int, fmt: str) -> Location:
         return self.out / "documents" / f"{self.part(n)}.{fmt}"
 
-    def removals(self, n: int) -> Path:
+    def removals(self, n: int) -> Location:
         return self.out / "removals" / f"{self.part(n)}.parquet"
 
-    def quarantine(self, n: int) -> Path:
+    def quarantine(self, n: int) -> Location:
         return self.out / "quarantine" / f"{self.part(n)}.parquet"
 
     @property
-    def stats(self) -> Path:
+    def stats(self) -> Location:
         return self.out / "stats.json"
 
     @property
-    def run_manifest(self) -> Path:
+    def run_manifest(self) -> Location:
         return self.out / "manifest.json"
 
-    def phase_manifest(self, phase: str) -> Path:
+    def phase_manifest(self, phase: str) -> Location:
         return self.out / "manifests" / f"{phase}.json"
 
     # intermediate data
-    def shard(self, n: int) -> Path:
+    def shard(self, n: int) -> Location:
         return self.work / "shards" / f"{self.part(n)}.arrow"
 
-    def state(self, k: int, n: int) -> Path:
+    def state(self, k: int, n: int) -> Location:
         return self.work / f"pass{k}" / f"{self.part(n)}.removals.arrow"
 
-    def decisions_folder(self, step: str) -> Path:
+    def decisions_folder(self, step: str) -> Location:
         return self.work / f"{step}.reduce"
 
-    def decisions(self, step: str, part: str) -> Path:
+    def decisions(self, step: str, part: str) -> Location:
         return self.decisions_folder(step) / f"{part}.parquet"
 
-    def marker(self, phase: str, task: str) -> Path:
+    def marker(self, phase: str, task: str) -> Location:
         return self.work / "done" / phase / f"{task}.json"
 
     def clean_temporaries(self) -> None:
         """Remove temporary files a killed run left behind."""
-        if self.out.exists():
-            for tmp in self.out.rglob(".*.tmp"):
-                tmp.unlink(missing_ok=True)
+        for tmp in self.out.rglob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
 
     def remove_work(self) -> None:
-        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.rmtree()

@@ -25,13 +25,12 @@ from typing import Any
 import numba
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..documents import doc_key, key_range, row_of, shard_of
 from ..text.tokens import _mix
 from .drivers import Driver, read_partition, write_decisions, write_partitioned
 from .keyed import DECISION_SCHEMA
-from .layout import read_arrow, write_arrow, write_parquet
+from .layout import read_arrow, read_parquet, write_arrow, write_parquet
 from .plan import Plan
 from .shard import ShardState, StepStats
 
@@ -233,7 +232,7 @@ def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
     c = step.config
     lo, hi = key_range(s)
     folder = plan.layout.work / f"{name}.candidates"
-    parts = [pq.read_table(f, filters=[("a", ">=", lo), ("a", "<", hi)]) for f in sorted(folder.glob("*.parquet"))]
+    parts = [read_parquet(f, filters=[("a", ">=", lo), ("a", "<", hi)]) for f in folder.glob("*.parquet")]
     cand = pa.concat_tables(parts) if parts else None
     verified = []
     n_cand = 0
@@ -306,7 +305,7 @@ def cluster_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
     t0 = time.perf_counter()
     c = plan.step(name).config
     folder = plan.layout.work / f"{name}.verified"
-    files = sorted(folder.glob("*.arrow")) if folder.exists() else []
+    files = folder.glob("*.arrow")
     edges = pa.concat_tables([read_arrow(f) for f in files]) if files else None
     decisions = DECISION_SCHEMA.empty_table()
     clusters = pa.table({"doc_id": pa.array([], pa.string()), "doc_key": pa.array([], pa.int64()),

@@ -25,6 +25,7 @@ from ..errors import ConfigError
 from .. import registry
 from ..steps import Step
 from .layout import Layout
+from .storage import Location
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def make_segments(steps: list[Step]) -> tuple[Segment, ...]:
 
 @dataclass(frozen=True)
 class Plan:
-    out: str
+    out: Location
     config: RunConfig
     steps: tuple[str, ...]
     partitions: int

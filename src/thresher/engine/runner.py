@@ -8,9 +8,8 @@ the shard count; a phase refuses to start on a previous phase's output made with
 from __future__ import annotations
 
 import math
-import shutil
+import os
 import time
-from pathlib import Path
 from typing import Any, Iterator, Protocol
 
 import pyarrow as pa
@@ -23,6 +22,7 @@ from ..io.readers import iter_chunks
 from .. import registry
 from .executor import Executor
 from .layout import Layout, read_json, write_json
+from .storage import Location, location
 from .plan import Plan, schema_from_b64
 from .shard import merge_stats
 from .drivers import driver_for
@@ -58,15 +58,18 @@ def _run_identity(config: RunConfig, steps: list[str], files: list[InputFile]) -
 def prepare_output(layout: Layout, identity: dict[str, Any], *, overwrite: bool) -> str:
     """Make OUT ready; returns "new", "resume" or "complete". Refuses to mix runs."""
     out = layout.out
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output {out} exists and is not a folder")
-    manifest = layout.run_manifest
-    occupied = out.exists() and any(out.iterdir())
+    try:
+        if out.exists() and not out.is_dir():
+            raise OutputError(f"output {out} exists and is not a folder")
+        manifest = layout.run_manifest
+        occupied = any(True for _ in out.iterdir())
+    except OSError as exc:
+        raise OutputError(f"cannot reach the output folder {out}: {exc}") from exc
     if occupied and not manifest.exists():
         raise OutputError(f"output folder {out} is not empty and holds no thresher run; "
                           f"choose an empty or new folder")
     if overwrite and occupied:
-        shutil.rmtree(out)
+        out.rmtree()
         occupied = False
     if occupied:
         old = read_json(manifest)
@@ -79,7 +82,10 @@ def prepare_output(layout: Layout, identity: dict[str, Any], *, overwrite: bool)
             return "complete"
         layout.clean_temporaries()
         return "resume"
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir()
+    except OSError as exc:
+        raise OutputError(f"cannot reach the output folder {out}: {exc}") from exc
     write_json(manifest, {**identity, "thresher": __version__, "status": "running"})
     return "new"
 
@@ -233,7 +239,7 @@ class Runner:
         inp: dict[str, Any] = {}
         output: dict[str, Any] = {}
         done = lay.work / "done"
-        for folder in sorted(done.iterdir()) if done.exists() else []:
+        for folder in done.iterdir():
             phase = folder.name
             for marker in sorted(folder.glob("*.json")):
                 r = read_json(marker)
@@ -302,16 +308,15 @@ def auto_partitions(config: RunConfig, files: list[InputFile]) -> int:
 
 def finish(layout: Layout, identity: dict[str, Any], stats: dict[str, Any], *, keep_work: bool) -> None:
     write_json(layout.stats, stats)
-    (layout.out / "documents").mkdir(exist_ok=True)
-    (layout.out / "removals").mkdir(exist_ok=True)
-    (layout.out / "quarantine").mkdir(exist_ok=True)
+    for folder in ("documents", "removals", "quarantine"):
+        (layout.out / folder).mkdir()
     write_json(layout.run_manifest, {**identity, "thresher": __version__, "status": "complete",
                                      "shards": stats["total"]["shards"]})
     if not keep_work:
         layout.remove_work()
 
 
-def output_files(out: Path) -> list[Path]:
+def output_files(out: str | os.PathLike[str] | Location) -> list[Location]:
     """The files of OUT that must be byte-identical across runs (documents, removals, quarantine)."""
-    return sorted(p for d in ("documents", "removals", "quarantine") if (out / d).exists()
-                  for p in (out / d).iterdir())
+    out = location(out)
+    return [p for d in ("documents", "removals", "quarantine") for p in (out / d).iterdir()]

@@ -88,15 +88,14 @@ def _jsonl_default(v: Any) -> Any:
 
 
 def _write_jsonl(path, table: pa.Table, json_fields: set[str]) -> None:
-    def write(tmp: str) -> None:
+    def write(sink) -> None:
         names = table.column_names
         columns = [table.column(n).to_pylist() for n in names]
         decode = [n in json_fields for n in names]
-        with open(tmp, "wb") as fh:
-            for values in zip(*columns):
-                rec = {n: (orjson.loads(v) if d and v is not None else v)
-                       for n, v, d in zip(names, values, decode)}
-                fh.write(orjson.dumps(rec, default=_jsonl_default, option=orjson.OPT_APPEND_NEWLINE))
+        for values in zip(*columns):
+            rec = {n: (orjson.loads(v) if d and v is not None else v)
+                   for n, v, d in zip(names, values, decode)}
+            sink.write(orjson.dumps(rec, default=_jsonl_default, option=orjson.OPT_APPEND_NEWLINE))
     atomic_write(path, write)
 
 

@@ -18,16 +18,15 @@ import json
 import os
 import re
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import xxhash
 
-from ..engine.layout import Layout, atomic_write, read_arrow, read_json
+from ..engine.layout import Layout, read_arrow, read_json, read_parquet, write_bytes
+from ..engine.storage import Location
 from .page import SCRIPT, STYLE
 
 _TOKENS = re.compile(r"\S+|\s+")
@@ -117,7 +116,7 @@ def _originals(lay: Layout, manifest: dict[str, Any], wanted: set[tuple[str, str
     found: dict[tuple[str, str], str] = {}
     if not wanted:
         return found
-    shards = sorted(lay.work.glob("shards/*.arrow")) if lay.work.exists() else []
+    shards = (lay.work / "shards").glob("*.arrow")
     if shards:
         tables = (read_arrow(p).select(["id", "source", "text"]) for p in shards)
     else:
@@ -181,25 +180,24 @@ def build_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = Non
     lay = Layout(out)
     stats = stats if stats is not None else read_json(lay.stats)
     manifest = read_json(lay.run_manifest)
-    rem_files = sorted((lay.out / "removals").glob("*.parquet")) if (lay.out / "removals").exists() else []
-    removals = pa.concat_tables([pq.read_table(p) for p in rem_files]) if rem_files else None
+    rem_files = (lay.out / "removals").glob("*.parquet")
+    removals = pa.concat_tables([read_parquet(p) for p in rem_files]) if rem_files else None
     clusters_path = lay.out / "clusters" / "part-000000.parquet"
-    clusters = pq.read_table(clusters_path) if clusters_path.exists() else None
-    doc_files = sorted((lay.out / "documents").glob("*")) if (lay.out / "documents").exists() else []
+    clusters = read_parquet(clusters_path) if clusters_path.exists() else None
+    doc_files = (lay.out / "documents").glob("*")
     src_col = manifest["config"]["output"]["source_column"]
 
     # lengths before / after
     kept_len: dict[tuple[str, str], int] = {}
     for p in doc_files:
         if p.suffix == ".parquet":
-            t = pq.read_table(p, columns=["id", src_col, "text"])
+            t = read_parquet(p, columns=["id", src_col, "text"])
             lens = pc.utf8_length(t.column("text")).to_pylist()
             kept_len.update(zip(zip(t.column(src_col).to_pylist(), t.column("id").to_pylist()), lens))
         else:
-            with open(p, "rb") as fh:
-                for line in fh:
-                    rec = json.loads(line)
-                    kept_len[(rec[src_col], rec["id"])] = len(rec["text"])
+            for line in p.read_bytes().splitlines():
+                rec = json.loads(line)
+                kept_len[(rec[src_col], rec["id"])] = len(rec["text"])
     removed_chars: dict[tuple[str, str], int] = defaultdict(int)
     rows_by_doc: dict[tuple[str, str], list[dict]] = defaultdict(list)
     if removals is not None and removals.num_rows:
@@ -356,14 +354,11 @@ steps: {e(', '.join(stats.get('steps_run', [])))}</div></header><main>
 """
 
 
-def write_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = None, **kw: Any) -> Path:
-    """Write ``OUT/report.html`` (atomically) and return its path."""
+def write_report(out: str | os.PathLike[str] | Location, stats: dict[str, Any] | None = None,
+                 **kw: Any) -> Location:
+    """Write ``OUT/report.html`` (atomically) and return its location."""
     lay = Layout(out)
     page = build_report(out, stats, **kw)
     path = lay.out / "report.html"
-
-    def write(tmp: str) -> None:
-        Path(tmp).write_text(page, encoding="utf-8")
-
-    atomic_write(path, write)
+    write_bytes(path, page.encode("utf-8"))
     return path
