@@ -10,8 +10,8 @@ import pytest
 
 import thresher
 from thresher import ConfigError, OutputError
-from thresher.engine.layout import read_json, write_json
-from thresher.engine.storage import Location, location
+from thresher.engine.layout import read_json, write_bytes, write_json
+from thresher.io.storage import Location, location
 
 from conftest import DEDUP, EXAMPLES, SHARED, output_bytes, run_ok
 
@@ -110,3 +110,69 @@ def test_s3_missing_bucket_is_a_clear_error(s3):
     url = f"s3://no-such-bucket/out{s3.replace('&allow_bucket_creation=true', '')}"
     with pytest.raises(OutputError, match="cannot reach the output folder s3://no-such-bucket/out"):
         thresher.run([str(EXAMPLES)], url, workers=1, steps=["exact"])
+
+
+def _output_rows(out, prefix: str) -> dict[str, list]:
+    """Every row of OUT's documents, removals and quarantine, with the input path prefix cut from
+    ``source`` (``file``)."""
+    from thresher.engine.layout import read_parquet
+    from thresher.engine.runner import output_files
+
+    rows: dict[str, list] = {}
+    for p in output_files(out):
+        if p.suffix == ".parquet":
+            t = read_parquet(p).to_pylist()
+            col = "file" if p.parent.name == "quarantine" else "source"
+            for r in t:
+                assert r[col].startswith(prefix), (r[col], prefix)
+                r[col] = r[col][len(prefix):]
+            rows[p.relative_to(out)] = t
+    return rows
+
+
+def test_inputs_on_s3_give_the_same_documents_and_removals(s3, tmp_path):
+    """Text files, JSONL (plain and gzip) and Parquet read from a store URL, a folder and a glob."""
+    import gzip
+    import shutil
+
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "in"
+    shutil.copytree(EXAMPLES / "web", src / "web")
+    if SEEDS.exists():
+        shutil.copytree(SEEDS, src / "seeds")
+    (src / "web" / "deeper").mkdir()
+    (src / "web" / "deeper" / "note.txt").write_text("A file one folder deeper, outside the glob below.")
+    forum = (EXAMPLES / "forum.jsonl").read_bytes()
+    (src / "forum.jsonl.gz").write_bytes(gzip.compress(forum))
+    records = []
+    for line in forum.splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue                       # the example's deliberately broken lines
+        if isinstance(rec, dict) and isinstance(rec.get("text"), str):
+            records.append({"id": f"pq-{len(records)}", "text": rec["text"]})
+    pq.write_table(pa.Table.from_pylist(records[:40]), src / "forum.parquet")
+    bucket = location(f"s3://thresher-inputs{s3}")
+    bucket.mkdir()
+    for f in sorted(p for p in src.rglob("*") if p.is_file()):
+        write_bytes(bucket / "in" / str(f.relative_to(src)), f.read_bytes())
+
+    cfg = {"engine": {"shard_mb": 0.05}, "boilerplate": {"repeated_min_docs": 2}}
+    run_ok([src], tmp_path / "local", workers=2, steps=STEPS, config=cfg)
+    url_folder = f"s3://thresher-inputs/in{s3}"
+    stats = run_ok([url_folder], tmp_path / "s3in", workers=2, steps=STEPS, config=cfg)
+    assert stats["input"]["files"] == len([p for p in src.rglob("*") if p.is_file()])
+    local = _output_rows(tmp_path / "local", str(src) + "/")
+    remote = _output_rows(tmp_path / "s3in", "s3://thresher-inputs/in/")      # no "?endpoint..."
+    assert remote == local and any(remote.values())
+    # a glob over the store: only the text files
+    glob_url = f"s3://thresher-inputs/in/*/*.txt{s3}"
+    stats = run_ok([glob_url], tmp_path / "glob", workers=1, steps=["exact"])
+    assert stats["input"]["files"] == len(list(src.glob("*/*.txt"))) == len(list(src.rglob("*.txt"))) - 1
+    with pytest.raises(thresher.InputError, match="does not exist"):
+        thresher.run([f"s3://thresher-inputs/nothing{s3}"], str(tmp_path / "x"), workers=1)

@@ -17,7 +17,7 @@ import orjson
 
 from .documents import apply_removals, covers
 from .engine.layout import Layout, read_json, read_parquet
-from .engine.storage import Location
+from .io.storage import Location
 from .io.inputs import expand_inputs
 from .io.parse import parse_chunk
 from .io.readers import iter_chunks

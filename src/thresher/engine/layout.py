@@ -12,7 +12,7 @@
 
 Every file is written under a temporary name in the same folder and renamed when complete, so a killed
 run never leaves a partial file under a final name. OUT is a local folder or an object-store URL
-(:mod:`thresher.engine.storage`); every read and write below goes through a :class:`Location`.
+(:mod:`thresher.io.storage`); every read and write below goes through a :class:`Location`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .storage import Location, location
+from ..io.storage import Location, location
 
 
 def atomic_write(path: Location, write: Callable[[Any], None]) -> None:

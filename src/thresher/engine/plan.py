@@ -25,7 +25,7 @@ from ..errors import ConfigError
 from .. import registry
 from ..steps import Step
 from .layout import Layout
-from .storage import Location
+from ..io.storage import Location
 
 
 @dataclass(frozen=True)

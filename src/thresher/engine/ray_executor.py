@@ -8,8 +8,9 @@ rules are shared, so the output is byte-identical to ``--engine local`` by const
 - A worker process that dies mid-task is retried by Ray (``max_retries``); tasks are idempotent and
   write their files under temporary names before renaming them, so a retry leaves no partial file.
 - A driver killed and restarted resumes from the completion markers, exactly as the local engine.
-- The output folder (``OUT/_work`` holds the intermediate shards) must be a path every node can read
-  and write: a local path on one machine, a shared filesystem (NFS, Lustre...) on a cluster.
+- The output folder (``OUT/_work`` holds the intermediate shards) must be a place every node can read
+  and write: a local path on one machine; on a cluster an object-store URL (``s3://bucket/out``,
+  :mod:`thresher.io.storage`) or a shared filesystem (NFS, Lustre...).
 """
 
 from __future__ import annotations

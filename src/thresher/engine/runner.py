@@ -22,7 +22,7 @@ from ..io.readers import iter_chunks
 from .. import registry
 from .executor import Executor
 from .layout import Layout, read_json, write_json
-from .storage import Location, location
+from ..io.storage import Location, location
 from .plan import Plan, schema_from_b64
 from .shard import merge_stats
 from .drivers import driver_for

@@ -6,15 +6,19 @@ order given, files inside a folder or glob sorted by path. A path that matches n
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
+from urllib.parse import urlsplit, urlunsplit
 
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from ..errors import InputError
+from .storage import Location, is_url, open_random
 
 #: Suffix (lower case) → (reader kind, compression).
 FORMATS: dict[str, tuple[str, str | None]] = {
@@ -53,12 +57,60 @@ def _stat(path: str) -> InputFile:
     return InputFile(os.path.normpath(path), fmt[0], fmt[1], st.st_size, st.st_mtime_ns)
 
 
+def _expand_url(arg: str, supported: str) -> list[InputFile]:
+    """A store URL: a file, a folder (every supported file under it) or a glob (``fnmatch`` on the path
+    under the last folder without wildcards, ``*`` within one folder unless the pattern has ``**``),
+    listed once, with no request per file."""
+    p = urlsplit(arg)
+    try:
+        if glob.has_magic(p.path):
+            parts = p.path.split("/")
+            k = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+            base = Location(urlunsplit((p.scheme, p.netloc, "/".join(parts[:k]), p.query, "")))
+            pattern = "/".join(parts[k:])
+            depth = None if "**" in pattern else pattern.count("/")    # as glob: * stays in one folder
+
+            def match(rel: str) -> bool:
+                return (depth is None or rel.count("/") == depth) and fnmatch.fnmatchcase(rel, pattern)
+            found = [(loc, i) for loc, i in base.walk()
+                     if match(loc.relative_to(base)) and format_of(loc.name)]
+            if not found:
+                raise InputError(f"input pattern {arg} matches no {supported} files")
+        else:
+            loc = Location(arg)
+            info = loc.info()
+            if info.type == pafs.FileType.File:
+                if format_of(loc.name) is None:
+                    raise InputError(f"input {arg}: unsupported file type; thresher reads {supported}")
+                found = [(loc, info)]
+            elif info.type == pafs.FileType.Directory:
+                found = [(f, i) for f, i in loc.walk() if format_of(f.name)]
+                if not found:
+                    raise InputError(f"input folder {arg} holds no {supported} files")
+            else:
+                raise InputError(f"input {arg} does not exist")
+    except OSError as exc:
+        raise InputError(f"input {arg}: cannot read it: {exc}") from exc
+    out = []
+    for loc, info in found:
+        kind, compression = format_of(loc.name)
+        out.append(InputFile(loc.url, kind, compression, info.size, info.mtime_ns or 0))
+    return out
+
+
 def expand_inputs(args: Iterable[str | os.PathLike[str]]) -> list[InputFile]:
-    """Files, folders (searched recursively for supported files) and globs, in corpus order."""
+    """Files, folders (searched recursively for supported files) and globs, in corpus order; local
+    paths or store URLs (``s3://bucket/corpus/``, see :mod:`thresher.io.storage`)."""
     out: list[InputFile] = []
     seen: set[str] = set()
     supported = ", ".join(FORMATS)
     for arg in map(str, args):
+        if is_url(arg):
+            for f in _expand_url(arg, supported):
+                if f.path not in seen:
+                    seen.add(f.path)
+                    out.append(f)
+            continue
         if os.path.isfile(arg):
             if format_of(arg) is None:
                 raise InputError(f"input {arg}: unsupported file type; thresher reads {supported}")
@@ -91,7 +143,7 @@ def check_parquet_schema(files: Iterable[InputFile], *, text_field: str) -> None
         if f.kind != "parquet":
             continue
         try:
-            schema = pq.read_schema(f.path)
+            schema = pq.read_schema(open_random(f.path))
         except (OSError, pa.ArrowException):
             continue  # unreadable footers become a quarantine record when the file is read
         if text_field not in schema.names:

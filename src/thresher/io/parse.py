@@ -11,8 +11,11 @@ Arrow string arrays are built from encoded buffers by hand: 35% faster than ``pa
 from __future__ import annotations
 
 import json
+import os
+import posixpath
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import orjson
@@ -24,6 +27,7 @@ from ..documents import QUARANTINE_SCHEMA, doc_key
 from ..errors import InputError
 from .inputs import InputFile
 from .readers import Chunk, load_whole_file
+from .storage import display_path, is_url, open_random, open_stream
 
 FIELD_PREFIX = "field."
 
@@ -92,7 +96,7 @@ class _Builder:
             "id": pa.array(self.ids, pa.string()),
             "text": string_array(self.texts),
             "_len": pa.array(np.fromiter(map(len, self.texts), dtype=np.int64, count=n)),
-            "source": pa.array(self.sources, pa.string()),
+            "source": pa.array(_shown(self.sources), pa.string()),
         }
         json_fields: list[str] = []
         if any(self.fields):
@@ -166,18 +170,16 @@ def _parse_jsonl(chunk: Chunk, b: _Builder) -> None:
             continue
         doc_id = rec.pop(id_field, None)
         if doc_id is None:
-            doc_id = f"{chunk.file}:{line_no}"
+            doc_id = f"{display_path(chunk.file)}:{line_no}"
         elif not isinstance(doc_id, str):
             doc_id = orjson.dumps(doc_id).decode() if not isinstance(doc_id, int) else str(doc_id)
         b.accept(doc_id, text, chunk.file, rec or None, where, line)
 
 
 def _parse_txt(chunk: Chunk, b: _Builder) -> None:
-    import os
-
     for path, _size in chunk.payload:
         try:
-            with open(path, "rb") as fh:
+            with open_stream(path) as fh:
                 raw = fh.read()
         except OSError as exc:
             b.reject("unreadable", path, None, None, f"cannot read: {exc}", None)
@@ -188,7 +190,7 @@ def _parse_txt(chunk: Chunk, b: _Builder) -> None:
             b.reject("invalid_utf8", path, _line_of(raw, exc.start), exc.start,
                      f"invalid UTF-8 at byte {exc.start}: {exc.reason}", raw)
             continue
-        doc_id = os.path.basename(path)
+        doc_id = posixpath.basename(urlsplit(path).path) if is_url(path) else os.path.basename(path)
         doc_id = doc_id[: -len(".txt")] if doc_id.lower().endswith(".txt") else doc_id
         b.accept(doc_id, text, path, None, (path, None, None), raw)
 
@@ -198,7 +200,7 @@ def _parse_parquet(chunk: Chunk, b: _Builder) -> None:
     if not chunk.payload:
         return
     try:
-        table = pq.ParquetFile(chunk.file).read_row_groups(chunk.payload)
+        table = pq.ParquetFile(open_random(chunk.file)).read_row_groups(chunk.payload)
     except (OSError, pa.ArrowException) as exc:
         b.reject("unreadable", chunk.file, chunk.first_line, None, f"unreadable Parquet row groups: {exc}", None)
         return
@@ -217,7 +219,7 @@ def _parse_parquet(chunk: Chunk, b: _Builder) -> None:
         if text is None:
             b.reject("missing_text", *where, f"null '{cfg.text_field}'", None)
             continue
-        doc_id = ids[i] if ids is not None and ids[i] is not None else f"{chunk.file}:{row_no}"
+        doc_id = ids[i] if ids is not None and ids[i] is not None else f"{display_path(chunk.file)}:{row_no}"
         b.accept(str(doc_id), text, chunk.file, None, where, None, row=i)
 
 
@@ -231,5 +233,12 @@ def parse_chunk(chunk: Chunk, cfg: InputConfig, *, source_column: str) -> Parsed
     return parsed
 
 
+def _shown(paths: list[str]) -> list[str]:
+    """Input paths as written to OUT: store URLs without their connection options."""
+    shown = {p: display_path(p) for p in set(paths)}
+    return paths if all(k == v for k, v in shown.items()) else [shown[p] for p in paths]
+
+
 def quarantine_table(rows: list[dict]) -> pa.Table:
+    rows = [{**r, "file": display_path(r["file"])} if r.get("file") else r for r in rows]
     return pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import zstandard
 
 from .inputs import InputFile
+from .storage import open_random, open_stream
 
 BLOCK = 4 << 20
 
@@ -116,7 +117,7 @@ def _jsonl_chunks(f: InputFile, shard_bytes: int, start_index: int) -> Iterator[
         pending, pending_bytes, pending_lines = [], 0, 0
         return chunk
 
-    with open(f.path, "rb") as fh:
+    with open_stream(f.path) as fh:
         try:
             for block in blocks(fh):
                 data = tail + block
@@ -163,7 +164,7 @@ def load_whole_file(chunk: Chunk) -> Chunk:
 
 def _parquet_chunks(f: InputFile, shard_bytes: int, start_index: int) -> Iterator[Chunk]:
     try:
-        meta = pq.ParquetFile(f.path).metadata
+        meta = pq.ParquetFile(open_random(f.path)).metadata
     except (OSError, pa.ArrowException) as exc:
         yield Chunk(start_index, "parquet", f.path, [], errors=[
             {"file": f.path, "line": None, "byte_offset": None, "kind": "unreadable",

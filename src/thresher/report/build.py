@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import xxhash
 
 from ..engine.layout import Layout, read_arrow, read_json, read_parquet, write_bytes
-from ..engine.storage import Location
+from ..io.storage import Location
 from .page import SCRIPT, STYLE
 
 _TOKENS = re.compile(r"\S+|\s+")

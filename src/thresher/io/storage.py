@@ -20,7 +20,7 @@ import os
 import posixpath
 from functools import lru_cache
 from typing import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow.fs as pafs
 
@@ -105,6 +105,15 @@ class Location:
     def is_local(self) -> bool:
         return isinstance(self.fs, pafs.LocalFileSystem)
 
+    @property
+    def url(self) -> str:
+        """What reopens this location in another process: the local path, or the URL with its options."""
+        if self.is_local:
+            return self.path
+        p = urlsplit(self.root)
+        return urlunsplit((p.scheme, p.netloc, posixpath.join(p.path, self.rel) if self.rel else p.path,
+                           p.query, ""))
+
     def __str__(self) -> str:
         if self.is_local:
             return self.path
@@ -165,8 +174,15 @@ class Location:
 
     def rglob(self, pattern: str) -> list["Location"]:
         """Files at any depth whose name matches ``pattern``, sorted."""
-        return sorted(self._at(i) for i in self._children(True)
-                      if i.type == pafs.FileType.File and fnmatch.fnmatchcase(i.base_name, pattern))
+        return [loc for loc, _ in self.walk() if fnmatch.fnmatchcase(loc.name, pattern)]
+
+    def walk(self) -> list[tuple["Location", pafs.FileInfo]]:
+        """Every file at any depth with its size and mtime (one listing, no request per file), sorted."""
+        return sorted(((self._at(i), i) for i in self._children(True) if i.type == pafs.FileType.File),
+                      key=lambda pair: pair[0])
+
+    def info(self) -> pafs.FileInfo:
+        return self.fs.get_file_info(self.path)
 
     # -- reading and writing ------------------------------------------------------------------------
     def read_bytes(self) -> bytes:
@@ -214,3 +230,24 @@ def _local() -> pafs.LocalFileSystem:
 def location(spec: "str | os.PathLike[str] | Location") -> Location:
     """A :class:`Location` from a local path, a ``file://`` path or a store URL."""
     return spec if isinstance(spec, Location) else Location(spec)
+
+
+def display_path(spec: str) -> str:
+    """An input path as OUT shows it (``source`` column, quarantine rows): a URL loses its options
+    (``?endpoint_override=...``), which stay in the manifest so that ``verify`` can reopen the file."""
+    return spec.split("?", 1)[0] if is_url(spec) else spec
+
+
+def open_stream(spec: str):
+    """A sequential binary reader of a local path or a store URL (an input file)."""
+    if not is_url(spec):
+        return open(spec, "rb")
+    loc = Location(spec)
+    return loc.fs.open_input_stream(loc.path, compression=None)
+
+
+def open_random(spec: str):
+    """A random-access binary reader (Parquet footers) of a local path or a store URL."""
+    if not is_url(spec):
+        return spec
+    return Location(spec).open_input()
