@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import posixpath
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import orjson
@@ -27,7 +25,7 @@ from ..documents import QUARANTINE_SCHEMA, doc_key
 from ..errors import InputError
 from .inputs import InputFile
 from .readers import Chunk, load_whole_file
-from .storage import display_path, is_url, open_random, open_stream
+from .storage import display_path, open_random, open_stream
 
 FIELD_PREFIX = "field."
 
@@ -143,6 +141,7 @@ def _decode_json(line: bytes) -> tuple[Any, str, str | None]:
 def _parse_jsonl(chunk: Chunk, b: _Builder) -> None:
     cfg = b.cfg
     text_field, id_field = cfg.text_field, cfg.id_field
+    shown = display_path(chunk.file)          # the file as ids without an id field name it
     offset = chunk.byte_offset
     lines: list[bytes] = []
     for piece in chunk.payload:
@@ -170,7 +169,7 @@ def _parse_jsonl(chunk: Chunk, b: _Builder) -> None:
             continue
         doc_id = rec.pop(id_field, None)
         if doc_id is None:
-            doc_id = f"{display_path(chunk.file)}:{line_no}"
+            doc_id = f"{shown}:{line_no}"
         elif not isinstance(doc_id, str):
             doc_id = orjson.dumps(doc_id).decode() if not isinstance(doc_id, int) else str(doc_id)
         b.accept(doc_id, text, chunk.file, rec or None, where, line)
@@ -190,7 +189,7 @@ def _parse_txt(chunk: Chunk, b: _Builder) -> None:
             b.reject("invalid_utf8", path, _line_of(raw, exc.start), exc.start,
                      f"invalid UTF-8 at byte {exc.start}: {exc.reason}", raw)
             continue
-        doc_id = posixpath.basename(urlsplit(path).path) if is_url(path) else os.path.basename(path)
+        doc_id = os.path.basename(display_path(path))
         doc_id = doc_id[: -len(".txt")] if doc_id.lower().endswith(".txt") else doc_id
         b.accept(doc_id, text, path, None, (path, None, None), raw)
 
@@ -213,13 +212,14 @@ def _parse_parquet(chunk: Chunk, b: _Builder) -> None:
             f"column; set [output] source_column to another name (e.g. \"input_file\")")
     if carried:
         b.columns = table.select(carried)
+    shown = display_path(chunk.file)
     for i, text in enumerate(texts):
         row_no = chunk.first_line + i
         where = (chunk.file, row_no, None)
         if text is None:
             b.reject("missing_text", *where, f"null '{cfg.text_field}'", None)
             continue
-        doc_id = ids[i] if ids is not None and ids[i] is not None else f"{display_path(chunk.file)}:{row_no}"
+        doc_id = ids[i] if ids is not None and ids[i] is not None else f"{shown}:{row_no}"
         b.accept(str(doc_id), text, chunk.file, None, where, None, row=i)
 
 

@@ -115,10 +115,7 @@ class Location:
                            p.query, ""))
 
     def __str__(self) -> str:
-        if self.is_local:
-            return self.path
-        scheme = urlsplit(self.root).scheme
-        return f"{scheme}://{self.path}"
+        return display_path(self.url)
 
     def __repr__(self) -> str:
         return f"Location({str(self)!r})"
@@ -142,7 +139,7 @@ class Location:
 
     # -- queries --------------------------------------------------------------------------------------
     def _type(self) -> pafs.FileType:
-        return self.fs.get_file_info(self.path).type
+        return self.info().type
 
     def exists(self) -> bool:
         return self._type() != pafs.FileType.NotFound
@@ -186,8 +183,12 @@ class Location:
 
     # -- reading and writing ------------------------------------------------------------------------
     def read_bytes(self) -> bytes:
-        with self.fs.open_input_stream(self.path, compression=None) as f:
+        with self.open_stream() as f:
             return f.read()
+
+    def open_stream(self):
+        """A sequential pyarrow reader (the bytes as stored: no decompression by file name)."""
+        return self.fs.open_input_stream(self.path, compression=None)
 
     def open_input(self):
         """A random-access pyarrow file (memory-mapped on a local disk)."""
@@ -240,10 +241,7 @@ def display_path(spec: str) -> str:
 
 def open_stream(spec: str):
     """A sequential binary reader of a local path or a store URL (an input file)."""
-    if not is_url(spec):
-        return open(spec, "rb")
-    loc = Location(spec)
-    return loc.fs.open_input_stream(loc.path, compression=None)
+    return open(spec, "rb") if not is_url(spec) else Location(spec).open_stream()
 
 
 def open_random(spec: str):
