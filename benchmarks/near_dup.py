@@ -1,6 +1,7 @@
-"""Near-duplicate detection: thresher against datasketch and rensa, side by side in one run.
+"""Near-duplicate detection: thresher against datasketch, rensa, text-dedup and datatrove in one run.
 
     .bench/bin/python benchmarks/near_dup.py [--repeat 3] [--corpus ../shared/bench/webdocs/corpus.jsonl.zst]
+        [--text-dedup .bench-text-dedup/bin/python] [--datatrove]
     python3 ../shared/bench/django_docs.py django-docs
     .bench/bin/python benchmarks/near_dup.py --corpus django-docs/corpus.jsonl
 
@@ -16,9 +17,14 @@ Same settings for every tool: word 5-grams, 128 permutations, threshold 0.8. Mea
   documents inside one predicted cluster against every pair inside one true cluster;
 - the Jaccard estimator's error against exact Jaccard on the real pairs of ``gt_pairs.tsv``.
 
+thresher also runs once with ``verify = false`` (pairs accepted by their estimates, as the peers do).
+
 ``--datatrove`` adds datatrove's local MinHash pipeline (signatures, buckets, cluster, filter with
-cluster ids; 5-grams, 9 buckets x 13 hashes = thresher's bands; about ten minutes on webdocs). text-dedup
-is not run.
+cluster ids; 5-grams, 9 buckets x 13 hashes = thresher's bands; about ten minutes on webdocs).
+``--text-dedup PYTHON`` adds text-dedup 0.4.0's ``text_dedup.minhash`` (one process, xxh3 hashes, its
+own bands for 0.8, union-find clusters), run by a Python that has it (its own venv:
+``benchmarks/requirements-text-dedup.txt``). text-dedup reads a Hugging Face dataset saved to disk:
+that conversion is made first and not timed; its own loading of the dataset is timed.
 """
 
 from __future__ import annotations
@@ -118,6 +124,40 @@ if __name__ == "__main__":
                                                       exclusion_writer=JsonlWriter(f"{work}/removed", compression=None)),
                            JsonlWriter(f"{work}/kept", compression=None)], tasks=1, logging_dir=f"{work}/l4", **run).run()
 '''
+
+
+TEXT_DEDUP_PREP = r'''
+import json, sys, zstandard, datasets
+src, dst = sys.argv[1], sys.argv[2]
+raw = open(src, "rb").read()
+if src.endswith(".zst"):
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+docs = [json.loads(line) for line in raw.splitlines()]
+datasets.Dataset.from_dict({"id": [d["id"] for d in docs], "text": [d["text"] for d in docs]}).save_to_disk(dst)
+'''
+
+TEXT_DEDUP_CLUSTERS = r'''
+import json, pickle, sys
+uf = pickle.load(open(sys.argv[1], "rb"))          # text_dedup.utils.UnionFind over the original ids
+clusters = {}
+for x in list(uf.parent):
+    clusters.setdefault(uf.find(x), []).append(x)
+json.dump([c for c in clusters.values() if len(c) > 1], open(sys.argv[2], "w"))
+'''
+
+
+def text_dedup_row(python: str, corpus: Path, work: Path, truth: set) -> dict:
+    (work / "td_prep.py").write_text(TEXT_DEDUP_PREP)
+    (work / "td_clusters.py").write_text(TEXT_DEDUP_CLUSTERS)
+    ds, out = work / "td_dataset", work / "td_out"
+    measure([python, str(work / "td_prep.py"), str(corpus), str(ds)])
+    m = measure([python, "-m", "text_dedup.minhash", "--path", str(ds), "--local", "--output", str(out),
+                 "--column", "text", "--idx_column", "id", "--num_perm", "128", "--ngram", "5",
+                 "--threshold", "0.8", "--hash_func", "xxh3", "--num_proc", "1", "--debug"], cwd=str(work))
+    measure([python, str(work / "td_clusters.py"), str(out / "uf.pkl"), str(work / "td.json")])
+    return {"tool": "text-dedup 0.4.0", "wall_seconds": round(m["wall_seconds"], 2),
+            "peak_rss_mb": round(m["peak_rss_bytes"] / 2**20),
+            **score(json.loads((work / "td.json").read_text()), truth)}
 
 
 def datatrove_clusters(work: Path) -> list[list[str]]:
@@ -246,6 +286,8 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=WEBDOCS)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--datatrove", action="store_true", help="also run datatrove (slow)")
+    ap.add_argument("--text-dedup", metavar="PYTHON",
+                    help="also run text-dedup with this Python (benchmarks/requirements-text-dedup.txt)")
     args = ap.parse_args()
     docs = load(args.corpus)
     truth = pair_set([json.loads(line)["ids"] for line in open(truth_file(args.corpus))])
@@ -260,18 +302,22 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for w in (1, 2):
+        unverified = work / "unverified.toml"
+        unverified.write_text("[near_dup]\nverify = false\n")
+        for w, verify in ((1, True), (2, True), (1, False)):
             runs = []
             for _ in range(args.repeat):
-                out = work / f"t{w}"
+                out = work / f"t{w}{verify}"
                 runs.append(measure([sys.executable, "-m", "thresher", "run", str(args.corpus), "-o", str(out),
-                                     "-w", str(w), "-q", "--overwrite", "--steps", "near_dup"]))
+                                     "-w", str(w), "-q", "--overwrite", "--steps", "near_dup",
+                                     *([] if verify else ["-c", str(unverified)])]))
             stats = json.loads((out / "stats.json").read_text())["steps"]["near_dup"]
-            rows.append({"tool": f"thresher ({w} worker{'s' if w > 1 else ''})",
+            rows.append({"tool": f"thresher ({w} worker{'s' if w > 1 else ''}"
+                                 f"{'' if verify else ', verify = false'})",
                          "wall_seconds": round(statistics.median(r["wall_seconds"] for r in runs), 2),
                          "peak_rss_mb": round(max(r["peak_rss_bytes"] for r in runs) / 2**20),
                          **score(thresher_clusters(out), truth),
-                         "verified": stats.get("verified"), "rejected": stats.get("rejected")})
+                         **{k: stats[k] for k in ("verified", "estimated", "rejected") if k in stats}})
             print(json.dumps(rows[-1]), flush=True)
         script = work / "peer.py"
         script.write_text(PEER)
@@ -281,6 +327,9 @@ def main() -> None:
             rows.append({"tool": tool, "wall_seconds": round(m["wall_seconds"], 2),
                          "peak_rss_mb": round(m["peak_rss_bytes"] / 2**20),
                          **score(json.loads(out.read_text()), truth)})
+            print(json.dumps(rows[-1]), flush=True)
+        if args.text_dedup:
+            rows.append(text_dedup_row(args.text_dedup, args.corpus.resolve(), work, truth))
             print(json.dumps(rows[-1]), flush=True)
         if args.datatrove:
             script = work / "dt.py"

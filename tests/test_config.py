@@ -64,7 +64,7 @@ def test_public_api_is_curated():
         assert hasattr(thresher, name), name
     public = {n for n in dir(thresher) if not n.startswith("_")}
     modules = {"api", "cli", "config", "dedup", "documents", "engine", "errors", "filters", "io",
-               "registry", "steps", "text", "verify"}
+               "registry", "report", "steps", "text", "verify"}
     assert public - modules == set(thresher.__all__) - {"__version__"}
 
 

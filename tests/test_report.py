@@ -125,3 +125,18 @@ def test_report_in_chromium(hostile_run):
         assert (art / "report.png").stat().st_size > 10_000
     finally:
         b.quit()
+
+
+@pytest.mark.parametrize("a,b", [("a " * 10000, "a " * 9990 + "b " * 10), ("x" * 20000, "y" * 20000),
+                                 ("a b " * 5000, "b a " * 5000), (". \n" * 7000, ", \n" * 7000)])
+def test_diff_stays_fast_on_repetitive_text(a, b):
+    """The near-duplicate diff is bounded on texts that repeat a few tokens thousands of times (word
+    tokens carry their whitespace; popular tokens do not start matches); both sides rebuild exactly."""
+    import time
+
+    from thresher.report.build import _diff
+
+    t0 = time.perf_counter()
+    sa, sb = _diff(a, b)
+    assert time.perf_counter() - t0 < 5
+    assert "".join(s[1] for s in sa) == a and "".join(s[1] for s in sb) == b

@@ -9,6 +9,10 @@
   ``sample_rate``): a short document inside a long one has a low Jaccard similarity, so bands miss it.
 - Verification: every candidate pair is checked with the exact Jaccard similarity of the shingle sets
   and the share of each set inside the other. Stats report candidates, verified and rejected pairs.
+  ``verify = false`` accepts pairs by estimates instead, as the peers do: the share of equal signature
+  values for Jaccard, and for containment the share of a document's sampled shingles that the other
+  has (``sample_rate``); stats then report ``estimated`` pairs and the similarity recorded is the
+  estimate.
 - Clusters that cannot chain: documents are visited by the keep rule (longest first, ties by corpus
   order; or ``keep = "first"``); an unvisited document is kept, and each of its verified neighbours not
   yet decided is removed as its duplicate, if its Jaccard with the kept document is >= ``threshold``
@@ -49,6 +53,9 @@ class NearDupConfig:
                              min=1)
     max_sample_group: int = option(1000, "Sampled shingles shared by more documents are too common to "
                                    "suggest containment and are skipped.", min=2)
+    verify: bool = option(True, "Check every candidate pair with the exact similarity of its shingle "
+                          "sets; false accepts pairs by their estimates (signatures for Jaccard, "
+                          "sampled shingles for containment): faster, no exact values.")
 
 
 class NearDup(Step):

@@ -9,6 +9,8 @@ verification shard by shard, clustering over verified edges only.
                               sampled shingles; written sorted by the first document
     near_dup.verify (shard)   exact Jaccard and containment from shingle sets recomputed from the current
                               texts of this shard and, one at a time, of each shard it pairs with
+                              (``verify = false``: estimates from the signatures the map saved and
+                              from the candidates' sampled shingles)
     near_dup.reduce (one)     greedy clustering over verified edges (no signatures, no texts):
                               decisions for the next pass and OUT/clusters/part-000000.parquet
 
@@ -76,6 +78,11 @@ class NearDupDriver(Driver):
                           "len": pa.array(length[doc]), "nsamp": pa.array(nsamp[doc])})
         part = (_mix_array(key) % np.uint64(plan.partitions)).astype(np.int64)
         write_partitioned(plan, f"{name}.records", part, table, plan.layout.part(st.shard))
+        if not c.verify:              # the estimates need the signatures again
+            write_arrow(_signatures_path(plan, name, st.shard), pa.table({
+                "row": pa.array(rows.astype(np.int64)),
+                "sig": pa.FixedSizeListArray.from_arrays(pa.array(sig.reshape(-1)), c.num_perm)}),
+                compression=plan.config.engine.work_compression)
         stats.data["seconds"] += time.perf_counter() - t0
         return stats, {"docs": int(len(rows)), "shingles": int(len(ids))}
 
@@ -201,26 +208,41 @@ def candidates_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
         need = np.maximum(2, np.ceil(0.5 * np.minimum(g.column("nsamp_a").to_numpy(),
                                                       g.column("nsamp_b").to_numpy())))
         keep = band | ((c.containment > 0) & (shared >= need))
-        out = g.filter(pa.array(keep)).select(["a", "b"])
+        out = g.filter(pa.array(keep)).select(list(CANDIDATE_SCHEMA.names)).cast(CANDIDATE_SCHEMA)
         out = out.sort_by([("a", "ascending"), ("b", "ascending")])
         n = out.num_rows
     if out is None:
-        out = pa.table({"a": pa.array([], pa.int64()), "b": pa.array([], pa.int64())})
+        out = CANDIDATE_SCHEMA.empty_table()
     write_parquet(plan.layout.work / f"{name}.candidates" / f"p{q:05d}.parquet", out,
                   compression="zstd", row_group_size=ROW_GROUP)
     return {"candidates": n, "steps": {name: {"seconds": time.perf_counter() - t0, "candidates": n}}}
 
 
-def _shard_sets(plan: Plan, name: str, shard: int, rows: np.ndarray):
-    """Sorted unique shingle sets of ``rows`` of ``shard``, from their texts as the map side saw them,
-    with each row's id, current length and original length."""
+#: A candidate pair (``a`` the earlier document) and the sampled shingles behind it: ``shared`` by
+#: both, and each one's count (the containment estimate when ``verify = false``).
+CANDIDATE_SCHEMA = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("shared", pa.int64()),
+                              ("nsamp_a", pa.int32()), ("nsamp_b", pa.int32())])
+
+
+def _signatures_path(plan: Plan, name: str, shard: int):
+    return plan.layout.work / f"{name}.signatures" / f"{plan.layout.part(shard)}.arrow"
+
+
+def _shard_side(plan: Plan, name: str, shard: int, rows: np.ndarray):
+    """What verification compares of ``rows`` of ``shard``: their sorted unique shingle sets
+    ``(offsets, ids)``, from their texts as the map side saw them, or, with ``verify = false``, their
+    signatures; and each row's id, current length and original length."""
     lay = plan.layout
+    step = plan.step(name)
     k = _pass_of(plan, name)
     st = ShardState(shard, read_arrow(lay.shard(shard)), read_arrow(lay.state(k, shard)))
-    offsets, ids = plan.step(name).shingle_sets(st.current_texts(rows))
     meta = {"id": st.table.column("id").take(pa.array(rows)), "len": st.cur_len[rows],
             "olen": st.orig_len[rows]}
-    return offsets, ids, meta
+    if step.config.verify:
+        return step.shingle_sets(st.current_texts(rows)), meta
+    t = read_arrow(_signatures_path(plan, name, shard))
+    sig = t.column("sig").combine_chunks().flatten().to_numpy().reshape(-1, step.config.num_perm)
+    return sig[np.searchsorted(t.column("row").to_numpy(), rows)], meta
 
 
 def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
@@ -242,10 +264,15 @@ def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
         a = cand.column("a").to_numpy()
         b = cand.column("b").to_numpy()
         a_rows = np.unique(row_of(a))
-        off_a, ids_a, meta_a = _shard_sets(plan, name, s, a_rows)
+        side_a, meta_a = _shard_side(plan, name, s, a_rows)
         ia = np.searchsorted(a_rows, row_of(a))
         b_shard = shard_of(b)
         sims = np.empty((len(a), 3))
+        if not c.verify:              # containment estimate: shares of sampled shingles
+            shared = cand.column("shared").to_numpy().astype(np.float64)
+            for col, side in ((1, "a"), (2, "b")):
+                nsamp = cand.column(f"nsamp_{side}").to_numpy()
+                sims[:, col] = np.divide(shared, nsamp, out=np.zeros(len(a)), where=nsamp > 0)
         meta = {f"{f}_{side}": np.empty(len(a), dtype=object if f == "id" else np.int64)
                 for f in ("len", "olen", "id") for side in "ab"}
         for f in ("len", "olen"):
@@ -254,9 +281,13 @@ def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
         for t in np.unique(b_shard).tolist():
             sel = np.flatnonzero(b_shard == t)
             b_rows = np.unique(row_of(b[sel]))
-            off_b, ids_b, meta_b = _shard_sets(plan, name, t, b_rows)
+            side_b, meta_b = _shard_side(plan, name, t, b_rows)
             ib = np.searchsorted(b_rows, row_of(b[sel]))
-            sims[sel] = similarities(ids_a, off_a, ia[sel], ids_b, off_b, ib)
+            if c.verify:
+                (off_a, ids_a), (off_b, ids_b) = side_a, side_b
+                sims[sel] = similarities(ids_a, off_a, ia[sel], ids_b, off_b, ib)
+            else:                     # Jaccard estimate: the share of equal signature values
+                sims[sel, 0] = (side_a[ia[sel]] == side_b[ib]).mean(axis=1)
             for f in ("len", "olen"):
                 meta[f"{f}_b"][sel] = meta_b[f][ib]
             meta["id_b"][sel] = np.asarray(meta_b["id"].to_pylist(), dtype=object)[ib]
@@ -271,9 +302,9 @@ def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
     if table is not None:
         write_arrow(plan.layout.work / f"{name}.verified" / f"{plan.layout.part(s)}.arrow", table,
                     compression=None)
-    n_ver = table.num_rows if table is not None else 0
-    return {"steps": {name: {"seconds": time.perf_counter() - t0, "verified": n_ver,
-                             "rejected": n_cand - n_ver}}}
+    n_ok = table.num_rows if table is not None else 0
+    return {"steps": {name: {"seconds": time.perf_counter() - t0,
+                             ("verified" if c.verify else "estimated"): n_ok, "rejected": n_cand - n_ok}}}
 
 
 @numba.njit(cache=True, nogil=True)

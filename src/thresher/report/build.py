@@ -29,7 +29,9 @@ from ..engine.layout import Layout, read_arrow, read_json, read_parquet, write_b
 from ..io.storage import Location
 from .page import SCRIPT, STYLE
 
-_TOKENS = re.compile(r"\S+|\s+")
+#: Diff tokens: a word with the whitespace after it (a text's leading whitespace on its own). Separate
+#: whitespace tokens would each match thousands of others and make the diff quadratic in practice.
+_TOKENS = re.compile(r"\S+\s*|\s+")
 
 
 def _rank(seed: int, *parts: object) -> int:
@@ -47,8 +49,6 @@ def _safe_label(text: str, limit: int = 60) -> str:
 def _svg(fig) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})   # same run, same page
-    import matplotlib.pyplot as plt
-    plt.close(fig)
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]
     return re.sub(r"<!--.*?-->", "", svg, flags=re.S)
@@ -56,22 +56,30 @@ def _svg(fig) -> str:
 
 def _plots(stats: dict[str, Any], clusters: pa.Table | None, before: np.ndarray, after: np.ndarray) -> list[tuple[str, str]]:
     import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    plt.rcParams.update({"svg.fonttype": "path", "font.size": 9, "svg.hashsalt": "thresher"})
+    from matplotlib.figure import Figure       # not pyplot: no global figure state, faster to load
+
+    with matplotlib.rc_context({"svg.fonttype": "path", "font.size": 9, "svg.hashsalt": "thresher"}):
+        return _draw(Figure, stats, clusters, before, after)
+
+
+def _draw(Figure, stats, clusters, before, after) -> list[tuple[str, str]]:
+    def subplots(figsize):
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots()
+
     out = []
     bars = [(f"{step}: {reason}", r["chars"]) for step, s in stats["steps"].items()
             for reason, r in sorted(s.get("removals", {}).items())]
     if bars:
         bars.sort(key=lambda b: b[1])
-        fig, ax = plt.subplots(figsize=(6, 0.25 * len(bars) + 1))
+        fig, ax = subplots((6, 0.25 * len(bars) + 1))
         ax.barh([b[0] for b in bars], [b[1] for b in bars], color="#c0392b")
         ax.set_xlabel("characters removed")
         ax.set_title("Characters removed by step and reason")
         out.append(("chars_by_reason", _svg(fig)))
     if clusters is not None and clusters.num_rows:
         sizes = np.bincount(np.unique(clusters.column("cluster_id").to_numpy(), return_inverse=True)[1])
-        fig, ax = plt.subplots(figsize=(6, 3))
+        fig, ax = subplots((6, 3))
         ax.hist(sizes, bins=np.arange(2, max(sizes.max(), 3) + 2) - 0.5, color="#2c7fb8")
         ax.set_yscale("log")
         ax.set_xlabel("documents in cluster")
@@ -82,14 +90,14 @@ def _plots(stats: dict[str, Any], clusters: pa.Table | None, before: np.ndarray,
         sim = clusters.column("similarity").to_numpy(zero_copy_only=False)[~kept]
         sim = sim[~np.isnan(sim)]
         if len(sim):
-            fig, ax = plt.subplots(figsize=(6, 3))
+            fig, ax = subplots((6, 3))
             ax.hist(sim, bins=40, range=(0, 1), color="#41ab5d")
-            ax.set_xlabel("verified similarity to the kept document")
+            ax.set_xlabel("similarity to the kept document (exact unless verify = false)")
             ax.set_ylabel("removed documents")
-            ax.set_title("Similarity of verified near-duplicates")
+            ax.set_title("Similarity of near-duplicates to their kept document")
             out.append(("similarity", _svg(fig)))
     if len(before):
-        fig, ax = plt.subplots(figsize=(6, 3))
+        fig, ax = subplots((6, 3))
         hi = max(before.max(), 10)
         bins = np.unique(np.logspace(0, np.log10(hi + 1), 40).astype(int))
         ax.hist(before, bins=bins, alpha=0.6, label=f"input ({len(before):,})", color="#7f8c8d")
@@ -102,7 +110,7 @@ def _plots(stats: dict[str, Any], clusters: pa.Table | None, before: np.ndarray,
     top = stats["steps"].get("boilerplate", {}).get("top_lines") or []
     if top:
         top = top[:15][::-1]
-        fig, ax = plt.subplots(figsize=(6, 0.28 * len(top) + 1))
+        fig, ax = subplots((6, 0.28 * len(top) + 1))
         ax.barh([_safe_label(t["line"]) for t in top], [t["docs"] for t in top], color="#8e44ad")
         ax.set_xlabel("documents")
         ax.set_title("Most removed repeated lines")
@@ -145,7 +153,9 @@ def _originals(lay: Layout, manifest: dict[str, Any], wanted: set[tuple[str, str
 def _diff(a: str, b: str) -> tuple[list, list]:
     """Word-level differences: segments of ``a`` (kept) and ``b`` (removed) with ``-``/``+`` marks."""
     ta, tb = _TOKENS.findall(a), _TOKENS.findall(b)
-    sm = difflib.SequenceMatcher(None, ta, tb, autojunk=False)
+    # autojunk: a token in more than 1% of ``b`` does not start a match (matches still run through
+    # it), which bounds the work on texts that repeat a few words thousands of times
+    sm = difflib.SequenceMatcher(None, ta, tb, autojunk=True)
     sa, sb = [], []
     for op, i1, i2, j1, j2 in sm.get_opcodes():
         if op == "equal":
