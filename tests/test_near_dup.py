@@ -8,6 +8,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from thresher.dedup.minhash import optimal_params, signatures, similarities
 from thresher.dedup.near_dup import NearDup
@@ -74,6 +76,31 @@ def test_unspaced_scripts_get_character_shingles():
     assert not _auto_chars("한국어는 띄어쓰기를 합니다")          # Korean is written with spaces
     off, ids = shingles(["今天天气很好我们去公园散步吧", "今天天气很好我们去公园散步"], unit="auto")
     assert np.diff(off).tolist() == [10, 9]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("ab \n\t.,é€𝄞今天ภาไ한국ｦﾟ\u0e00\u0eff\u9fff\ua000")),
+                        max_size=40), min_size=1, max_size=8))
+def test_compiled_script_detection_equals_the_reference(texts):
+    from thresher.text.shingles import _auto_chars, _unspaced_docs
+
+    enc = [t.encode() for t in texts]
+    lengths = np.array([len(e) for e in enc], np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    data = np.frombuffer(b"".join(enc), np.uint8)
+    assert _unspaced_docs(data, starts, lengths).tolist() == [_auto_chars(t) for t in texts]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 200), max_size=30), min_size=1, max_size=6), st.integers(1, 7))
+def test_sampled_shingles_are_sorted_unique_multiples(sets, rate):
+    from thresher.dedup.minhash import sampled_shingles
+
+    ids = np.array([x for s in sets for x in s], np.uint64)
+    offsets = np.concatenate([[0], np.cumsum([len(s) for s in sets])]).astype(np.int64)
+    doc, out = sampled_shingles(ids, offsets, rate=rate)
+    expect = [(d, x) for d, s in enumerate(sets) for x in sorted(set(s)) if x % rate == 0]
+    assert list(zip(doc.tolist(), out.tolist())) == expect
 
 
 def test_lsh_parameters():

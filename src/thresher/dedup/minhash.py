@@ -74,6 +74,42 @@ def _band_keys(sig, bands, rows):  # pragma: no cover - compiled
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def _sample(ids, offsets, rate):  # pragma: no cover - compiled
+    n = offsets.shape[0] - 1
+    r = np.uint64(rate)
+    count = 0
+    for j in range(ids.shape[0]):
+        if ids[j] % r == 0:
+            count += 1
+    doc = np.empty(count, np.int64)
+    out = np.empty(count, np.uint64)
+    w = 0
+    for d in range(n):
+        start = w
+        for j in range(offsets[d], offsets[d + 1]):
+            if ids[j] % r == 0:
+                out[w] = ids[j]
+                w += 1
+        if w - start > 1:
+            out[start:w] = np.sort(out[start:w])
+            k = start + 1                                 # drop repeats within the document
+            for j in range(start + 1, w):
+                if out[j] != out[k - 1]:
+                    out[k] = out[j]
+                    k += 1
+            w = k
+        doc[start:w] = d
+    return doc[:w], out[:w]
+
+
+def sampled_shingles(ids: np.ndarray, offsets: np.ndarray, *, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """The shingles of each set ``ids[offsets[d]:offsets[d+1]]`` whose id is a multiple of ``rate``,
+    sorted and unique per set: ``(set index, id)`` arrays. The same shingle is sampled in every set
+    that has it, so shared samples estimate containment (a fixed 1/``rate`` hash sample)."""
+    return _sample(np.asarray(ids, np.uint64), np.asarray(offsets, np.int64), int(rate))
+
+
 def band_keys(sig: np.ndarray, *, bands: int, rows: int) -> np.ndarray:
     """``(documents, bands)`` 64-bit keys; two documents share key ``b`` iff band ``b`` is equal
     (up to a 2^-64 collision), and keys of different bands differ."""

@@ -47,7 +47,7 @@ class NearDupDriver(Driver):
     def map(self, plan, name, st: ShardState):
         stats = StepStats()
         t0 = time.perf_counter()
-        from ..dedup.minhash import band_keys, signatures
+        from ..dedup.minhash import band_keys, sampled_shingles, signatures
 
         step = plan.step(name)
         c = step.config
@@ -59,15 +59,10 @@ class NearDupDriver(Driver):
         doc_keys = doc_key(st.shard, rows)
         length = st.cur_len[rows].astype(np.int64)
         # sampled shingles, unique per document (containment candidates)
-        doc_of = np.repeat(np.arange(len(rows)), np.diff(offsets))
-        sampled = (ids % np.uint64(c.sample_rate)) == 0 if c.containment > 0 else np.zeros(0, bool)
-        s_doc, s_id = doc_of[sampled], ids[sampled]
-        if len(s_id):
-            order = np.lexsort((s_id, s_doc))
-            s_doc, s_id = s_doc[order], s_id[order]
-            keep = np.ones(len(s_id), bool)
-            keep[1:] = (s_id[1:] != s_id[:-1]) | (s_doc[1:] != s_doc[:-1])
-            s_doc, s_id = s_doc[keep], s_id[keep]
+        if c.containment > 0:
+            s_doc, s_id = sampled_shingles(ids, offsets, rate=c.sample_rate)
+        else:
+            s_doc, s_id = np.zeros(0, np.int64), np.zeros(0, np.uint64)
         nsamp = np.bincount(s_doc, minlength=len(rows)).astype(np.int32)
         b_doc = np.repeat(np.flatnonzero(nonempty), step.bands)
         b_key = keys[nonempty].reshape(-1)

@@ -164,11 +164,42 @@ _UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u2e80-\u9fff\uf
 
 
 def _auto_chars(text: str) -> bool:
-    """True if at least 30% of the non-space characters belong to scripts written without spaces."""
+    """True if at least 30% of the non-space characters belong to scripts written without spaces (the
+    reference of :func:`_unspaced_docs`, which the step runs)."""
     if text.isascii() or not text:
         return False
     n = len(text) - sum(map(text.count, " \n\t"))
     return n > 0 and len(_UNSPACED.findall(text)) >= 0.3 * n
+
+
+@numba.njit(cache=True, nogil=True)
+def _unspaced_docs(data, starts, lengths):  # pragma: no cover - compiled
+    """:func:`_auto_chars` of each UTF-8 text ``data[starts[d]:starts[d]+lengths[d]]``, in one pass."""
+    out = np.zeros(starts.shape[0], np.bool_)
+    for d in range(starts.shape[0]):
+        i, e = starts[d], starts[d] + lengths[d]
+        n = 0
+        unspaced = 0
+        while i < e:
+            c = np.int64(data[i])
+            k = _char_len(data[i])
+            if k == 1:
+                cp = c
+            elif k == 2:
+                cp = ((c & 0x1F) << 6) | (np.int64(data[i + 1]) & 0x3F)
+            elif k == 3:
+                cp = ((c & 0x0F) << 12) | ((np.int64(data[i + 1]) & 0x3F) << 6) | (np.int64(data[i + 2]) & 0x3F)
+            else:
+                cp = 0x10000                       # beyond the BMP: none of the ranges below
+            i += k
+            if cp == 32 or cp == 10 or cp == 9:
+                continue
+            n += 1
+            if ((0x0E00 <= cp <= 0x0EFF) or (0x1000 <= cp <= 0x109F) or (0x1780 <= cp <= 0x17FF)
+                    or (0x2E80 <= cp <= 0x9FFF) or (0xF900 <= cp <= 0xFAFF) or (0xFF66 <= cp <= 0xFF9F)):
+                unspaced += 1
+        out[d] = n > 0 and unspaced >= 0.3 * n
+    return out
 
 
 def shingles(texts, *, ngram: int = 5, unit: str = "words",
@@ -197,14 +228,14 @@ def shingles(texts, *, ngram: int = 5, unit: str = "words",
     if non_ascii.any():                      # NFKC and lower case in Python (C loops), for these only
         idx = np.flatnonzero(non_ascii)
         norm = [unicodedata.normalize("NFKC", t).lower() for t in arr.take(pa.array(idx)).to_pylist()]
-        if unit == "auto":
-            chars[idx] = [_auto_chars(t) for t in norm]
         enc = [t.encode("utf-8") for t in norm]
         lengths = lengths.copy()
         starts = starts.copy()
         lengths[idx] = np.fromiter(map(len, enc), np.int64, len(enc))
         starts[idx] = np.concatenate([[0], np.cumsum(lengths[idx])[:-1]])
         data1 = np.frombuffer(as_buffer(b"".join(enc)), np.uint8)
+        if unit == "auto":
+            chars[idx] = _unspaced_docs(data1, starts[idx], lengths[idx])
     # output sized for ordinary text (a word and its separator: 4+ bytes); the safe bound, one unit per
     # byte, is only allocated if that overflows: fresh pages cost more than the kernel itself
     total = int(lengths.sum())
