@@ -74,13 +74,19 @@ def _band_keys(sig, bands, rows):  # pragma: no cover - compiled
     return out
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sampled(x, rate, mask):  # pragma: no cover - compiled
+    return (x & mask) == 0 if mask else x % rate == 0     # a power of two needs no division
+
+
 @numba.njit(cache=True, nogil=True)
 def _sample(ids, offsets, rate):  # pragma: no cover - compiled
     n = offsets.shape[0] - 1
     r = np.uint64(rate)
+    mask = r - np.uint64(1) if rate & (rate - 1) == 0 else np.uint64(0)
     count = 0
     for j in range(ids.shape[0]):
-        if ids[j] % r == 0:
+        if _sampled(ids[j], r, mask):
             count += 1
     doc = np.empty(count, np.int64)
     out = np.empty(count, np.uint64)
@@ -88,7 +94,7 @@ def _sample(ids, offsets, rate):  # pragma: no cover - compiled
     for d in range(n):
         start = w
         for j in range(offsets[d], offsets[d + 1]):
-            if ids[j] % r == 0:
+            if _sampled(ids[j], r, mask):
                 out[w] = ids[j]
                 w += 1
         if w - start > 1:

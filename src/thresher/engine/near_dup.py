@@ -144,7 +144,16 @@ def buckets_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
         doc = rec.column("_key").to_numpy()
         length = rec.column("len").to_numpy()
         rank = doc if c.keep == "first" else -length
-        order = np.lexsort((doc, rank, key, kind))     # groups of (kind, key), best-ranked first
+        # most keys occur once and pair nothing: one sort by key finds the repeated ones, and only
+        # those are ordered into groups of (kind, key), best-ranked first
+        by_key = np.argsort(key)
+        k_sorted = key[by_key]
+        same = k_sorted[1:] == k_sorted[:-1]
+        repeated = np.zeros(len(key), bool)
+        repeated[1:] |= same
+        repeated[:-1] |= same
+        sel = by_key[repeated]
+        order = sel[np.lexsort((doc[sel], rank[sel], key[sel], kind[sel]))]
         kind, key, doc = kind[order], key[order], doc[order]
         new = np.ones(len(key), bool)
         new[1:] = (key[1:] != key[:-1]) | (kind[1:] != kind[:-1])

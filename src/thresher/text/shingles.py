@@ -62,7 +62,7 @@ def _combine(ring, a, b):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _shingle_doc(data, i, e, chars, ngram, ring, d, doc, out, k):  # pragma: no cover - compiled
+def _shingle_doc(data, i, e, chars, ngram, ring, out, k):  # pragma: no cover - compiled
     """Shingles of one document ``data[i:e]`` written from ``out[k]`` on; returns the new ``k``, or -1
     if ``out`` is full."""
     nw = 0
@@ -100,33 +100,33 @@ def _shingle_doc(data, i, e, chars, ngram, ring, d, doc, out, k):  # pragma: no 
         if nw >= ngram:
             if k >= cap:
                 return -1
-            doc[k] = d
             out[k] = _combine(ring, nw - ngram, nw)
             k += 1
     if 0 < nw < ngram:                             # a short document is one shingle
         if k >= cap:
             return -1
-        doc[k] = d
         out[k] = _combine(ring, 0, nw)
         k += 1
     return k
 
 
 @numba.njit(cache=True, nogil=True)
-def _shingle_kernel(data0, data1, which, starts, lengths, chars_of, ngram, doc, out):  # pragma: no cover
-    """One pass; document ``d`` is read from ``data1`` if ``which[d]`` else ``data0``; ``doc`` and
-    ``out`` must hold every shingle (one per unit at most, plus one per document). The buffer is chosen
-    by a call per branch, not a variable: a variable holding either array makes the loop 4x slower."""
+def _shingle_kernel(data0, data1, which, starts, lengths, chars_of, ngram, offsets, out):  # pragma: no cover
+    """One pass; document ``d`` is read from ``data1`` if ``which[d]`` else ``data0``; its shingles go
+    to ``out[offsets[d]:offsets[d+1]]`` (``out`` must hold every shingle: one per unit at most, plus
+    one per document). The buffer is chosen by a call per branch, not a variable: a variable holding
+    either array makes the loop 4x slower."""
     k = 0
     ring = np.zeros(64, np.uint64)
     for d in range(starts.shape[0]):
         s, e = starts[d], starts[d] + lengths[d]
         if which[d]:
-            k = _shingle_doc(data1, s, e, chars_of[d], ngram, ring, d, doc, out, k)
+            k = _shingle_doc(data1, s, e, chars_of[d], ngram, ring, out, k)
         else:
-            k = _shingle_doc(data0, s, e, chars_of[d], ngram, ring, d, doc, out, k)
+            k = _shingle_doc(data0, s, e, chars_of[d], ngram, ring, out, k)
         if k < 0:
             return -1
+        offsets[d + 1] = k
     return k
 
 
@@ -239,13 +239,11 @@ def shingles(texts, *, ngram: int = 5, unit: str = "words",
     # output sized for ordinary text (a word and its separator: 4+ bytes); the safe bound, one unit per
     # byte, is only allocated if that overflows: fresh pages cost more than the kernel itself
     total = int(lengths.sum())
+    out_offsets = np.zeros(n + 1, np.int64)
     for cap in (total // 4 + n + 1, total + n + 1):
-        doc = np.empty(cap, np.int32)
         ids = np.empty(cap, np.uint64)
-        k = _shingle_kernel(data, data1, which, starts, lengths, chars, ngram, doc, ids)
+        k = _shingle_kernel(data, data1, which, starts, lengths, chars, ngram, out_offsets, ids)
         if k >= 0:
             break
-    doc, ids = doc[:k], ids[:k]
-    out_offsets = np.zeros(n + 1, np.int64)
-    out_offsets[1:] = np.cumsum(np.bincount(doc, minlength=n))
+    ids = ids[:k]
     return _sort_unique(ids, out_offsets) if unique else (out_offsets, ids)
