@@ -17,7 +17,8 @@ Same settings for every tool: word 5-grams, 128 permutations, threshold 0.8. Mea
   documents inside one predicted cluster against every pair inside one true cluster;
 - the Jaccard estimator's error against exact Jaccard on the real pairs of ``gt_pairs.tsv``.
 
-thresher also runs once with ``verify = false`` (pairs accepted by their estimates, as the peers do).
+thresher also runs without its HTML report (written by default; no peer writes one) and with
+``verify = false`` (pairs accepted by their estimates, as the peers do).
 
 ``--datatrove`` adds datatrove's local MinHash pipeline (signatures, buckets, cluster, filter with
 cluster ids; 5-grams, 9 buckets x 13 hashes = thresher's bands; about ten minutes on webdocs).
@@ -302,18 +303,18 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        unverified = work / "unverified.toml"
-        unverified.write_text("[near_dup]\nverify = false\n")
-        for w, verify in ((1, True), (2, True), (1, False)):
+        variants = {"": "", "no report": "[report]\nenabled = false\n",
+                    "verify = false": "[near_dup]\nverify = false\n"}
+        for w, variant in ((1, ""), (2, ""), (1, "no report"), (2, "no report"), (1, "verify = false")):
+            config = work / f"{len(variant)}.toml"
+            config.write_text(variants[variant])
             runs = []
             for _ in range(args.repeat):
-                out = work / f"t{w}{verify}"
+                out = work / f"t{w}{len(variant)}"
                 runs.append(measure([sys.executable, "-m", "thresher", "run", str(args.corpus), "-o", str(out),
-                                     "-w", str(w), "-q", "--overwrite", "--steps", "near_dup",
-                                     *([] if verify else ["-c", str(unverified)])]))
+                                     "-w", str(w), "-q", "--overwrite", "--steps", "near_dup", "-c", str(config)]))
             stats = json.loads((out / "stats.json").read_text())["steps"]["near_dup"]
-            rows.append({"tool": f"thresher ({w} worker{'s' if w > 1 else ''}"
-                                 f"{'' if verify else ', verify = false'})",
+            rows.append({"tool": f"thresher ({w} worker{'s' if w > 1 else ''}{', ' + variant if variant else ''})",
                          "wall_seconds": round(statistics.median(r["wall_seconds"] for r in runs), 2),
                          "peak_rss_mb": round(max(r["peak_rss_bytes"] for r in runs) / 2**20),
                          **score(thresher_clusters(out), truth),
