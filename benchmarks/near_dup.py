@@ -305,12 +305,13 @@ def main() -> None:
         work = Path(tmp)
         variants = {"": "", "no report": "[report]\nenabled = false\n",
                     "verify = false": "[near_dup]\nverify = false\n"}
-        for w, variant in ((1, ""), (2, ""), (1, "no report"), (2, "no report"), (1, "verify = false")):
-            config = work / f"{len(variant)}.toml"
+        for k, (w, variant) in enumerate(((1, ""), (2, ""), (1, "no report"), (2, "no report"),
+                                          (1, "verify = false"))):
+            config = work / f"thresher{k}.toml"
             config.write_text(variants[variant])
             runs = []
             for _ in range(args.repeat):
-                out = work / f"t{w}{len(variant)}"
+                out = work / f"thresher{k}"
                 runs.append(measure([sys.executable, "-m", "thresher", "run", str(args.corpus), "-o", str(out),
                                      "-w", str(w), "-q", "--overwrite", "--steps", "near_dup", "-c", str(config)]))
             stats = json.loads((out / "stats.json").read_text())["steps"]["near_dup"]

@@ -68,8 +68,19 @@ def test_one_permutation_estimator_is_unbiased_with_minhash_variance():
     assert np.sqrt((errors ** 2).mean()) < 0.05        # classic MinHash: sqrt(J(1-J)/128) <= 0.044
 
 
+UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u2e80-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+
+
+def _auto_chars(text: str) -> bool:
+    """Reference: True if at least 30% of the non-space characters belong to scripts written without
+    spaces."""
+    if text.isascii() or not text:
+        return False
+    n = len(text) - sum(map(text.count, " \n\t"))
+    return n > 0 and len(UNSPACED.findall(text)) >= 0.3 * n
+
+
 def test_unspaced_scripts_get_character_shingles():
-    from thresher.text.shingles import _auto_chars
     assert _auto_chars("今天天气很好我们去公园散步吧")
     assert _auto_chars("ภาษาไทยเขียนติดกันโดยไม่เว้นวรรค")
     assert not _auto_chars("Files: tools/build/example/qt/qt3/uic/main.cpp, Copyright: 2003 Félix")
@@ -82,13 +93,12 @@ def test_unspaced_scripts_get_character_shingles():
 @given(st.lists(st.text(alphabet=st.sampled_from(list("ab \n\t.,é€𝄞今天ภาไ한국ｦﾟ\u0e00\u0eff\u9fff\ua000")),
                         max_size=40), min_size=1, max_size=8))
 def test_compiled_script_detection_equals_the_reference(texts):
-    from thresher.text.shingles import _auto_chars, _unspaced_docs
+    from thresher.text.shingles import unspaced_texts
 
     enc = [t.encode() for t in texts]
-    lengths = np.array([len(e) for e in enc], np.int64)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum([len(e) for e in enc])]).astype(np.int64)
     data = np.frombuffer(b"".join(enc), np.uint8)
-    assert _unspaced_docs(data, starts, lengths).tolist() == [_auto_chars(t) for t in texts]
+    assert unspaced_texts(data, offsets).tolist() == [_auto_chars(t) for t in texts]
 
 
 @settings(max_examples=200, deadline=None)

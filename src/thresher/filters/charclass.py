@@ -77,34 +77,6 @@ def code_points(text: str) -> np.ndarray:
 
 
 
-@numba.njit(cache=True, nogil=True)
-def _decode_utf8(data, offsets, cp, char_offsets):  # pragma: no cover - compiled
-    """Decode valid UTF-8 (Arrow guarantees it) into code points; returns how many."""
-    k = 0
-    for d in range(offsets.shape[0] - 1):
-        char_offsets[d] = k
-        i = offsets[d]
-        end = offsets[d + 1]
-        while i < end:
-            b = data[i]
-            if b < 0x80:
-                cp[k] = b
-                i += 1
-            elif b < 0xE0:
-                cp[k] = ((b & 0x1F) << 6) | (data[i + 1] & 0x3F)
-                i += 2
-            elif b < 0xF0:
-                cp[k] = ((b & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (data[i + 2] & 0x3F)
-                i += 3
-            else:
-                cp[k] = (((b & 0x07) << 18) | ((data[i + 1] & 0x3F) << 12) | ((data[i + 2] & 0x3F) << 6)
-                         | (data[i + 3] & 0x3F))
-                i += 4
-            k += 1
-    char_offsets[offsets.shape[0] - 1] = k
-    return k
-
-
 def as_arrow(texts) -> pa.Array | pa.ChunkedArray:
     """An Arrow string array of ``texts`` (returned as is when it already is one)."""
     if isinstance(texts, (pa.Array, pa.ChunkedArray)):
@@ -119,11 +91,11 @@ class TextBatch:
 
     def __init__(self, texts):
         if isinstance(texts, (pa.Array, pa.ChunkedArray)):
-            from ..text.normalize import utf8_buffer
+            from ..text.normalize import decode_utf8, utf8_buffer
             data, byte_offsets = utf8_buffer(texts)
             self.cp = np.empty(len(data), np.uint32)
             self.offsets = np.empty(len(byte_offsets), np.int64)
-            self.cp = self.cp[:_decode_utf8(data, byte_offsets, self.cp, self.offsets)]
+            self.cp = self.cp[:decode_utf8(data, byte_offsets, self.cp, self.offsets)]
             self._arrow = texts
             self._strs: dict[int, str] | list[str] = {}
         else:

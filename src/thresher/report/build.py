@@ -56,30 +56,33 @@ def _svg(fig) -> str:
 
 def _plots(stats: dict[str, Any], clusters: pa.Table | None, before: np.ndarray, after: np.ndarray) -> list[tuple[str, str]]:
     import matplotlib
-    from matplotlib.figure import Figure       # not pyplot: no global figure state, faster to load
 
     with matplotlib.rc_context({"svg.fonttype": "path", "font.size": 9, "svg.hashsalt": "thresher"}):
-        return _draw(Figure, stats, clusters, before, after)
+        return _draw(stats, clusters, before, after)
 
 
-def _draw(Figure, stats, clusters, before, after) -> list[tuple[str, str]]:
-    def subplots(figsize):
-        fig = Figure(figsize=figsize)
-        return fig, fig.subplots()
+def _subplots(figsize: tuple[float, float]):
+    """A figure and its axes; ``matplotlib.figure.Figure``, not pyplot: no global figure state."""
+    from matplotlib.figure import Figure
 
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
+
+
+def _draw(stats, clusters, before, after) -> list[tuple[str, str]]:
     out = []
     bars = [(f"{step}: {reason}", r["chars"]) for step, s in stats["steps"].items()
             for reason, r in sorted(s.get("removals", {}).items())]
     if bars:
         bars.sort(key=lambda b: b[1])
-        fig, ax = subplots((6, 0.25 * len(bars) + 1))
+        fig, ax = _subplots((6, 0.25 * len(bars) + 1))
         ax.barh([b[0] for b in bars], [b[1] for b in bars], color="#c0392b")
         ax.set_xlabel("characters removed")
         ax.set_title("Characters removed by step and reason")
         out.append(("chars_by_reason", _svg(fig)))
     if clusters is not None and clusters.num_rows:
         sizes = np.bincount(np.unique(clusters.column("cluster_id").to_numpy(), return_inverse=True)[1])
-        fig, ax = subplots((6, 3))
+        fig, ax = _subplots((6, 3))
         ax.hist(sizes, bins=np.arange(2, max(sizes.max(), 3) + 2) - 0.5, color="#2c7fb8")
         ax.set_yscale("log")
         ax.set_xlabel("documents in cluster")
@@ -90,14 +93,14 @@ def _draw(Figure, stats, clusters, before, after) -> list[tuple[str, str]]:
         sim = clusters.column("similarity").to_numpy(zero_copy_only=False)[~kept]
         sim = sim[~np.isnan(sim)]
         if len(sim):
-            fig, ax = subplots((6, 3))
+            fig, ax = _subplots((6, 3))
             ax.hist(sim, bins=40, range=(0, 1), color="#41ab5d")
             ax.set_xlabel("similarity to the kept document (exact unless verify = false)")
             ax.set_ylabel("removed documents")
             ax.set_title("Similarity of near-duplicates to their kept document")
             out.append(("similarity", _svg(fig)))
     if len(before):
-        fig, ax = subplots((6, 3))
+        fig, ax = _subplots((6, 3))
         hi = max(before.max(), 10)
         bins = np.unique(np.logspace(0, np.log10(hi + 1), 40).astype(int))
         ax.hist(before, bins=bins, alpha=0.6, label=f"input ({len(before):,})", color="#7f8c8d")
@@ -110,7 +113,7 @@ def _draw(Figure, stats, clusters, before, after) -> list[tuple[str, str]]:
     top = stats["steps"].get("boilerplate", {}).get("top_lines") or []
     if top:
         top = top[:15][::-1]
-        fig, ax = subplots((6, 0.28 * len(top) + 1))
+        fig, ax = _subplots((6, 0.28 * len(top) + 1))
         ax.barh([_safe_label(t["line"]) for t in top], [t["docs"] for t in top], color="#8e44ad")
         ax.set_xlabel("documents")
         ax.set_title("Most removed repeated lines")

@@ -115,6 +115,35 @@ def _fold_kernel(data, starts, lengths, table, fold):  # pragma: no cover - comp
     return out, begins, ends, ascii_doc
 
 
+@numba.njit(cache=True, nogil=True)
+def decode_utf8(data, offsets, cp, char_offsets):  # pragma: no cover - compiled
+    """Decode valid UTF-8 (Arrow guarantees it) text ``d`` = ``data[offsets[d]:offsets[d+1]]`` into code
+    points ``cp[char_offsets[d]:char_offsets[d+1]]``; returns how many."""
+    k = 0
+    for d in range(offsets.shape[0] - 1):
+        char_offsets[d] = k
+        i = offsets[d]
+        end = offsets[d + 1]
+        while i < end:
+            b = data[i]
+            if b < 0x80:
+                cp[k] = b
+                i += 1
+            elif b < 0xE0:
+                cp[k] = ((b & 0x1F) << 6) | (data[i + 1] & 0x3F)
+                i += 2
+            elif b < 0xF0:
+                cp[k] = ((b & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (data[i + 2] & 0x3F)
+                i += 3
+            else:
+                cp[k] = (((b & 0x07) << 18) | ((data[i + 1] & 0x3F) << 12) | ((data[i + 2] & 0x3F) << 6)
+                         | (data[i + 3] & 0x3F))
+                i += 4
+            k += 1
+    char_offsets[offsets.shape[0] - 1] = k
+    return k
+
+
 def utf8_buffer(arr: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """The UTF-8 bytes of a string array and the byte offset of each string in them (n + 1 values)."""
     arr = _as_large_string(arr)

@@ -15,7 +15,6 @@ chain); sets are returned sorted and unique, ready for exact Jaccard.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 import numba
@@ -158,48 +157,31 @@ def _sort_unique(ids, offsets):  # pragma: no cover - compiled
     return new, out[:w]
 
 
-#: Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, CJK radicals to
-#: ideographs (kana included), CJK compatibility ideographs, half-width kana.
-_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u2e80-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+#: Code-point ranges of scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, CJK
+#: radicals to ideographs (kana included), CJK compatibility ideographs, half-width kana.
+_UNSPACED = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x2E80, 0x9FFF), (0xF900, 0xFAFF),
+             (0xFF66, 0xFF9F))
 
 
-def _auto_chars(text: str) -> bool:
-    """True if at least 30% of the non-space characters belong to scripts written without spaces (the
-    reference of :func:`_unspaced_docs`, which the step runs)."""
-    if text.isascii() or not text:
-        return False
-    n = len(text) - sum(map(text.count, " \n\t"))
-    return n > 0 and len(_UNSPACED.findall(text)) >= 0.3 * n
+def unspaced_texts(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """For each UTF-8 text ``data[offsets[d]:offsets[d+1]]``: True if at least 30% of its characters
+    other than space, newline and tab belong to scripts written without spaces (``_UNSPACED``)."""
+    from .normalize import decode_utf8
 
+    cp = np.empty(len(data), np.uint32)
+    char_offsets = np.empty(len(offsets), np.int64)
+    cp = cp[:decode_utf8(data, np.asarray(offsets, np.int64), cp, char_offsets)]
+    counted = (cp != 32) & (cp != 10) & (cp != 9)
+    unspaced = np.zeros(len(cp), bool)
+    for lo, hi in _UNSPACED:
+        unspaced |= (cp >= lo) & (cp <= hi)
 
-@numba.njit(cache=True, nogil=True)
-def _unspaced_docs(data, starts, lengths):  # pragma: no cover - compiled
-    """:func:`_auto_chars` of each UTF-8 text ``data[starts[d]:starts[d]+lengths[d]]``, in one pass."""
-    out = np.zeros(starts.shape[0], np.bool_)
-    for d in range(starts.shape[0]):
-        i, e = starts[d], starts[d] + lengths[d]
-        n = 0
-        unspaced = 0
-        while i < e:
-            c = np.int64(data[i])
-            k = _char_len(data[i])
-            if k == 1:
-                cp = c
-            elif k == 2:
-                cp = ((c & 0x1F) << 6) | (np.int64(data[i + 1]) & 0x3F)
-            elif k == 3:
-                cp = ((c & 0x0F) << 12) | ((np.int64(data[i + 1]) & 0x3F) << 6) | (np.int64(data[i + 2]) & 0x3F)
-            else:
-                cp = 0x10000                       # beyond the BMP: none of the ranges below
-            i += k
-            if cp == 32 or cp == 10 or cp == 9:
-                continue
-            n += 1
-            if ((0x0E00 <= cp <= 0x0EFF) or (0x1000 <= cp <= 0x109F) or (0x1780 <= cp <= 0x17FF)
-                    or (0x2E80 <= cp <= 0x9FFF) or (0xF900 <= cp <= 0xFAFF) or (0xFF66 <= cp <= 0xFF9F)):
-                unspaced += 1
-        out[d] = n > 0 and unspaced >= 0.3 * n
-    return out
+    def per_text(mask: np.ndarray) -> np.ndarray:
+        c = np.concatenate([[0], np.cumsum(mask)])
+        return c[char_offsets[1:]] - c[char_offsets[:-1]]
+
+    n = per_text(counted)
+    return (n > 0) & (per_text(unspaced) >= 0.3 * n)
 
 
 def shingles(texts, *, ngram: int = 5, unit: str = "words",
@@ -235,7 +217,7 @@ def shingles(texts, *, ngram: int = 5, unit: str = "words",
         starts[idx] = np.concatenate([[0], np.cumsum(lengths[idx])[:-1]])
         data1 = np.frombuffer(as_buffer(b"".join(enc)), np.uint8)
         if unit == "auto":
-            chars[idx] = _unspaced_docs(data1, starts[idx], lengths[idx])
+            chars[idx] = unspaced_texts(data1, np.concatenate([[0], np.cumsum(lengths[idx])]))
     # output sized for ordinary text (a word and its separator: 4+ bytes); the safe bound, one unit per
     # byte, is only allocated if that overflows: fresh pages cost more than the kernel itself
     total = int(lengths.sum())
