@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The report on a large run: size of OUT/report.html and how fast headless Chromium has it ready.
 
-Runs ``thresher run`` on ``../shared/bench/webdocs`` (the steps given, 1 worker), then loads the page
+Runs ``thresher run`` on ``../shared/bench/webdocs`` (the steps given, 1 worker, ``_work`` kept), times
+writing the report in-process as the end of a run does (``--loads`` times, from ``_work``), and once as
+``thresher report OUT`` does after ``_work`` is gone (re-reading the inputs). Then it loads the page
 ``--loads`` times in Debian's Chromium (Selenium, chromedriver) and records the time until the page's
 script has rendered the decision list (``body[data-ready]``) and the browser's load-event time.
 
@@ -34,9 +36,24 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp())
     out = tmp / "out"
+    cfg = tmp / "keep.toml"
+    cfg.write_text("[output]\nkeep_work = true\n")
     subprocess.run([sys.executable, "-m", "thresher", "run", str(CORPUS), "-o", str(out), "-q", "-w", "1",
-                    "--steps", args.steps], check=True)
+                    "--steps", args.steps, "-c", str(cfg)], check=True)
+    from thresher.report import write_report
+
+    write_seconds = []
+    for _ in range(args.loads):
+        t0 = time.perf_counter()
+        write_report(out)
+        write_seconds.append(round(time.perf_counter() - t0, 3))
     page = out / "report.html"
+    first = page.read_bytes()
+    shutil.rmtree(out / "_work")
+    t0 = time.perf_counter()
+    write_report(out)
+    rewrite_seconds = round(time.perf_counter() - t0, 3)
+    assert page.read_bytes() == first, "thresher report wrote another page than the run"
     opts = webdriver.ChromeOptions()
     opts.binary_location = shutil.which("chromium")
     for a in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -56,6 +73,7 @@ def main() -> None:
     finally:
         browser.quit()
     report = {"corpus": CORPUS.name, "steps": args.steps, "report_bytes": page.stat().st_size,
+              "write_seconds": write_seconds, "rewrite_without_work_seconds": rewrite_seconds,
               "ready_seconds": ready, "load_event_ms": load_event}
     save_results("report", report)
     shutil.rmtree(tmp)

@@ -56,6 +56,13 @@ def test_report_summary_equals_stats(hostile_run):
                               "chars_out": t["chars_out"], "quarantined": t["quarantined"]}
     for name in ("chars_by_reason", "cluster_sizes", "similarity", "lengths", "top_lines"):
         assert f'id="plot-{name}"' in html, name
+    # the length histogram counts every input document and every kept one
+    assert f">input ({t['docs_in']:,})<" in html and f">kept ({t['docs_out']:,})<" in html
+    # the most removed lines are labels the script fills from the data block
+    data = orjson.loads(html.split('<script id="thresher-data" type="application/json">', 1)[1].split("</script>")[0])
+    top = stats["steps"]["boilerplate"]["top_lines"]
+    assert data["labels"] and data["labels"][0] == " ".join(top[0]["line"].split())[:60] + "…" * (len(top[0]["line"]) > 60)
+    assert html.count("data-label=") == len(data["labels"])
     assert len(html.encode()) < 20_000_000
 
 
@@ -119,6 +126,8 @@ def test_report_in_chromium(hostile_run):
         items[0].click()
         assert "<script>window.__pwned = 1</script>" in b.find_element(By.ID, "detail").text
         assert b.execute_script("return window.__pwned === undefined")
+        labels = b.find_elements(By.CSS_SELECTOR, "#plot-top_lines text[data-label]")
+        assert labels and all(e.get_attribute("textContent") for e in labels)
         art = ROOT / ".artifacts"
         art.mkdir(exist_ok=True)
         b.save_screenshot(str(art / "report.png"))

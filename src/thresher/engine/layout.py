@@ -129,6 +129,10 @@ class Layout:
     def decisions(self, step: str, part: str) -> Location:
         return self.decisions_folder(step) / f"{part}.parquet"
 
+    def lengths(self, n: int) -> Location:
+        """Each document's length before and after the run (the report's histogram)."""
+        return self.work / "lengths" / f"{self.part(n)}.arrow"
+
     def marker(self, phase: str, task: str) -> Location:
         return self.work / "done" / phase / f"{task}.json"
 

@@ -1,8 +1,8 @@
 """``OUT/report.html``: what was removed and why, with the kept twin side by side, and plots.
 
-One self-contained page (no network): a summary of stats.json, plots drawn with matplotlib into
-inline SVG, and a browser of a deterministic sample of decisions (near-duplicate clusters with the
-differences highlighted; documents with each removed span highlighted and its kept twin). The sample
+One self-contained page (no network): a summary of stats.json, plots as inline SVG (:mod:`.svg`),
+and a browser of a deterministic sample of decisions (near-duplicate clusters with the differences
+highlighted; documents with each removed span highlighted and its kept twin). The sample
 is chosen by a hash of each document id and ``seed``, so the same run gives the same page; texts are
 cut at ``max_chars`` so a large run's page stays small (~10 MB at most with the defaults).
 """
@@ -13,12 +13,11 @@ import base64
 import difflib
 import hashlib
 import html
-import io
 import json
 import os
 import re
 from collections import defaultdict
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -27,6 +26,7 @@ import xxhash
 
 from ..engine.layout import Layout, read_arrow, read_json, read_parquet, write_bytes
 from ..io.storage import Location
+from . import svg
 from .page import SCRIPT, STYLE
 
 #: Diff tokens: a word with the whitespace after it (a text's leading whitespace on its own). Separate
@@ -38,119 +38,130 @@ def _rank(seed: int, *parts: object) -> int:
     return xxhash.xxh64_intdigest("\x00".join(map(str, parts)).encode("utf-8", "surrogatepass"), seed=seed)
 
 
-def _safe_label(text: str, limit: int = 60) -> str:
-    """A plot label from document text: matplotlib copies labels into SVG comments, so no ``--``,
-    ``<``, ``>`` or ``&`` may reach it (and comments are stripped from the SVG as well)."""
-    text = re.sub(r"[<>&]", "?", " ".join(text.split()))
-    text = re.sub(r"-{2,}", "-", text)
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
-def _svg(fig) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})   # same run, same page
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg"):]
-    return re.sub(r"<!--.*?-->", "", svg, flags=re.S)
-
-
-def _plots(stats: dict[str, Any], clusters: pa.Table | None, before: np.ndarray, after: np.ndarray) -> list[tuple[str, str]]:
-    import matplotlib
-
-    with matplotlib.rc_context({"svg.fonttype": "path", "font.size": 9, "svg.hashsalt": "thresher"}):
-        return _draw(stats, clusters, before, after)
-
-
-def _subplots(figsize: tuple[float, float]):
-    """A figure and its axes; ``matplotlib.figure.Figure``, not pyplot: no global figure state."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize)
-    return fig, fig.subplots()
-
-
-def _draw(stats, clusters, before, after) -> list[tuple[str, str]]:
-    out = []
+def _plots(stats: dict[str, Any], clusters: pa.Table | None, before: np.ndarray,
+           after: np.ndarray) -> tuple[list[tuple[str, str]], list[str]]:
+    """The plots as ``(name, svg)``, and the labels their ``Label`` references name (document text,
+    which the page's script sets as text, never as markup)."""
+    out, labels = [], []
     bars = [(f"{step}: {reason}", r["chars"]) for step, s in stats["steps"].items()
             for reason, r in sorted(s.get("removals", {}).items())]
     if bars:
-        bars.sort(key=lambda b: b[1])
-        fig, ax = _subplots((6, 0.25 * len(bars) + 1))
-        ax.barh([b[0] for b in bars], [b[1] for b in bars], color="#c0392b")
-        ax.set_xlabel("characters removed")
-        ax.set_title("Characters removed by step and reason")
-        out.append(("chars_by_reason", _svg(fig)))
+        bars.sort(key=lambda b: (-b[1], b[0]))
+        out.append(("chars_by_reason", svg.bar_chart([b[0] for b in bars], [b[1] for b in bars],
+                                                     title="Characters removed by step and reason",
+                                                     xlabel="characters removed")))
     if clusters is not None and clusters.num_rows:
         sizes = np.bincount(np.unique(clusters.column("cluster_id").to_numpy(), return_inverse=True)[1])
-        fig, ax = _subplots((6, 3))
-        ax.hist(sizes, bins=np.arange(2, max(sizes.max(), 3) + 2) - 0.5, color="#2c7fb8")
-        ax.set_yscale("log")
-        ax.set_xlabel("documents in cluster")
-        ax.set_ylabel("clusters")
-        ax.set_title(f"Near-duplicate cluster sizes ({len(sizes):,} clusters)")
-        out.append(("cluster_sizes", _svg(fig)))
+        out.append(("cluster_sizes", svg.histogram(
+            [svg.Series(sizes)], np.arange(2, max(sizes.max(), 3) + 2) - 0.5, log_y=True, integer_x=True,
+            title=f"Near-duplicate cluster sizes ({len(sizes):,} clusters)", xlabel="documents in cluster",
+            ylabel="clusters")))
         kept = clusters.column("kept").to_numpy(zero_copy_only=False)
         sim = clusters.column("similarity").to_numpy(zero_copy_only=False)[~kept]
         sim = sim[~np.isnan(sim)]
         if len(sim):
-            fig, ax = _subplots((6, 3))
-            ax.hist(sim, bins=40, range=(0, 1), color="#41ab5d")
-            ax.set_xlabel("similarity to the kept document (exact unless verify = false)")
-            ax.set_ylabel("removed documents")
-            ax.set_title("Similarity of near-duplicates to their kept document")
-            out.append(("similarity", _svg(fig)))
+            out.append(("similarity", svg.histogram(
+                [svg.Series(sim, color="#41ab5d")], np.linspace(0, 1, 41),
+                title="Similarity of near-duplicates to their kept document",
+                xlabel="similarity to the kept document (exact unless verify = false)",
+                ylabel="removed documents")))
     if len(before):
-        fig, ax = _subplots((6, 3))
-        hi = max(before.max(), 10)
-        bins = np.unique(np.logspace(0, np.log10(hi + 1), 40).astype(int))
-        ax.hist(before, bins=bins, alpha=0.6, label=f"input ({len(before):,})", color="#7f8c8d")
-        ax.hist(after, bins=bins, alpha=0.6, label=f"kept ({len(after):,})", color="#2c7fb8")
-        ax.set_xscale("log")
-        ax.set_xlabel("document length (characters)")
-        ax.legend()
-        ax.set_title("Document length before and after")
-        out.append(("lengths", _svg(fig)))
-    top = stats["steps"].get("boilerplate", {}).get("top_lines") or []
+        hi = max(int(before.max()), 10)
+        edges = np.unique(np.logspace(0, np.log10(hi + 1), 40).astype(int))
+        out.append(("lengths", svg.histogram(
+            [svg.Series(before, f"input ({len(before):,})", "#7f8c8d"),
+             svg.Series(after, f"kept ({len(after):,})", "#2c7fb8")], edges, log_x=True,
+            title="Document length before and after", xlabel="document length (characters)",
+            ylabel="documents")))
+    top = (stats["steps"].get("boilerplate", {}).get("top_lines") or [])[:15]
     if top:
-        top = top[:15][::-1]
-        fig, ax = _subplots((6, 0.28 * len(top) + 1))
-        ax.barh([_safe_label(t["line"]) for t in top], [t["docs"] for t in top], color="#8e44ad")
-        ax.set_xlabel("documents")
-        ax.set_title("Most removed repeated lines")
-        out.append(("top_lines", _svg(fig)))
-    return out
+        labels = [_short(t["line"]) for t in top]
+        out.append(("top_lines", svg.bar_chart([svg.Label(i) for i in range(len(top))], [t["docs"] for t in top],
+                                               title="Most removed repeated lines", xlabel="documents",
+                                               color="#8e44ad", label_width=300)))
+    return out, labels
 
 
-def _originals(lay: Layout, manifest: dict[str, Any], wanted: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """Original texts of the ``(source, id)`` documents in ``wanted``: from the ingest shards while
-    OUT/_work exists (end of a run), else by re-reading the inputs with the run's readers."""
-    found: dict[tuple[str, str], str] = {}
-    if not wanted:
-        return found
+def _input_tables(lay: Layout, manifest: dict[str, Any]) -> Iterator[pa.Table]:
+    """The run's documents as parsed: the ingest shards while OUT/_work exists (end of a run), else
+    the inputs re-read with the run's readers and shard boundaries."""
     shards = (lay.work / "shards").glob("*.arrow")
     if shards:
-        tables = (read_arrow(p).select(["id", "source", "text"]) for p in shards)
-    else:
-        from ..api import load_config
-        from ..io.inputs import expand_inputs
-        from ..io.parse import parse_chunk
-        from ..io.readers import iter_chunks
-        c = manifest["config"]
-        cfg = load_config({**c["step_options"], "input": c["input"], "output": c["output"],
-                           "engine": c["engine"], "steps": c["steps"]})
-        files = expand_inputs([f["path"] for f in manifest["inputs"]])
-        chunks = iter_chunks(files, shard_bytes=max(1, int(cfg.engine.shard_mb * 1_000_000)))
-        tables = (parse_chunk(ch, cfg.input, source_column=cfg.output.source_column).table for ch in chunks)
-    for t in tables:
-        ids, srcs = t.column("id").to_pylist(), t.column("source").to_pylist()
-        hit = [i for i, k in enumerate(zip(srcs, ids)) if k in wanted]
-        if hit:
-            texts = t.column("text").take(pa.array(hit, pa.int64())).to_pylist()
-            for i, text in zip(hit, texts):
-                found[(srcs[i], ids[i])] = text
-        if len(found) == len(wanted):
+        yield from (read_arrow(p) for p in shards)
+        return
+    from ..api import load_config
+    from ..io.inputs import expand_inputs
+    from ..io.parse import parse_chunk
+    from ..io.readers import iter_chunks
+    c = manifest["config"]
+    cfg = load_config({**c["step_options"], "input": c["input"], "output": c["output"],
+                       "engine": c["engine"], "steps": c["steps"]})
+    files = expand_inputs([f["path"] for f in manifest["inputs"]])
+    chunks = iter_chunks(files, shard_bytes=max(1, int(cfg.engine.shard_mb * 1_000_000)))
+    yield from (parse_chunk(ch, cfg.input, source_column=cfg.output.source_column).table for ch in chunks)
+
+
+def _originals(lay: Layout, manifest: dict[str, Any], wanted: set[tuple[str, str]],
+               *, lengths: bool = False) -> tuple[dict[tuple[str, str], str], np.ndarray | None]:
+    """Original texts of the ``(source, id)`` documents in ``wanted``; with ``lengths``, also the
+    length of every input document (which needs a pass over all of them)."""
+    found: dict[tuple[str, str], str] = {}
+    lens: list[np.ndarray] = []
+    for t in _input_tables(lay, manifest):
+        if lengths:
+            lens.append(t.column("_len").to_numpy())
+        if len(found) < len(wanted):
+            ids, srcs = t.column("id").to_pylist(), t.column("source").to_pylist()
+            hit = [i for i, k in enumerate(zip(srcs, ids)) if k in wanted]
+            if hit:
+                texts = t.column("text").take(pa.array(hit, pa.int64())).to_pylist()
+                for i, text in zip(hit, texts):
+                    found[(srcs[i], ids[i])] = text
+        elif not lengths:
             break
-    return found
+    return found, (np.concatenate(lens).astype(np.int64) if lengths and lens else
+                   np.zeros(0, np.int64) if lengths else None)
+
+
+def _lengths(lay: Layout, src_col: str) -> pa.Table:
+    """``source``, ``id``, ``after`` (null: dropped) and ``before`` of the run's documents, written by
+    its last pass under OUT/_work. Once _work is gone (``thresher report``): the kept documents from
+    OUT/documents, with ``before`` null (the caller re-reads the inputs for it)."""
+    files = (lay.work / "lengths").glob("*.arrow")
+    if files:
+        return pa.concat_tables([read_arrow(p) for p in files])
+    parts = []
+    for p in (lay.out / "documents").glob("*"):
+        if p.suffix == ".parquet":
+            t = read_parquet(p, columns=["id", src_col, "text"])
+            src, ids, after = t.column(src_col), t.column("id"), pc.utf8_length(t.column("text"))
+        else:
+            recs = [json.loads(line) for line in p.read_bytes().splitlines()]
+            src, ids = [r[src_col] for r in recs], [r["id"] for r in recs]
+            after = [len(r["text"]) for r in recs]
+        parts.append(pa.table({"source": pa.array(src, pa.string()), "id": pa.array(ids, pa.string()),
+                               "before": pa.nulls(len(ids), pa.int64()),
+                               "after": pa.array(after).cast(pa.int64())}))
+    return pa.concat_tables(parts) if parts else pa.table(
+        {"source": pa.array([], pa.string()), "id": pa.array([], pa.string()),
+         "before": pa.array([], pa.int64()), "after": pa.array([], pa.int64())})
+
+
+def _keys_by_id(keys: pa.Table, ids: set[str]) -> dict[str, tuple[str, str]]:
+    """``id -> (source, id)`` for ``ids`` (clusters and twins name documents by id only); an id found
+    in several sources maps to the first source in sorted order."""
+    if not ids:
+        return {}
+    hit = keys.filter(pc.is_in(keys.column("id"), value_set=pa.array(sorted(ids), pa.string())))
+    out: dict[str, tuple[str, str]] = {}
+    for src, i in sorted(zip(hit.column("source").to_pylist(), hit.column("id").to_pylist())):
+        out.setdefault(i, (src, i))
+    return out
 
 
 def _diff(a: str, b: str) -> tuple[list, list]:
@@ -197,55 +208,32 @@ def build_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = Non
     removals = pa.concat_tables([read_parquet(p) for p in rem_files]) if rem_files else None
     clusters_path = lay.out / "clusters" / "part-000000.parquet"
     clusters = read_parquet(clusters_path) if clusters_path.exists() else None
-    doc_files = (lay.out / "documents").glob("*")
     src_col = manifest["config"]["output"]["source_column"]
 
-    # lengths before / after
-    kept_len: dict[tuple[str, str], int] = {}
-    for p in doc_files:
-        if p.suffix == ".parquet":
-            t = read_parquet(p, columns=["id", src_col, "text"])
-            lens = pc.utf8_length(t.column("text")).to_pylist()
-            kept_len.update(zip(zip(t.column(src_col).to_pylist(), t.column("id").to_pylist()), lens))
-        else:
-            for line in p.read_bytes().splitlines():
-                rec = json.loads(line)
-                kept_len[(rec[src_col], rec["id"])] = len(rec["text"])
-    removed_chars: dict[tuple[str, str], int] = defaultdict(int)
+    lengths = _lengths(lay, src_col)
+    after = lengths.column("after").drop_null().to_numpy()
+    keys = lengths.select(["source", "id"])
     rows_by_doc: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    removed_keys: list[tuple[str, str]] = []
     if removals is not None and removals.num_rows:
-        g = removals.append_column("n", pc.subtract(removals.column("end"), removals.column("start"))) \
-            .group_by(["source", "doc_id"]).aggregate([("n", "sum")])
-        for s, d, n in zip(g.column("source").to_pylist(), g.column("doc_id").to_pylist(),
-                           g.column("n_sum").to_pylist()):
-            removed_chars[(s, d)] = n
-    keys = set(kept_len) | set(removed_chars)
-    before = np.array([kept_len.get(k, 0) + removed_chars.get(k, 0) for k in keys], np.int64)
-    after = np.array(list(kept_len.values()), np.int64)
+        g = removals.group_by(["source", "doc_id"]).aggregate([]).rename_columns(["source", "id"])
+        removed_keys = list(zip(g.column("source").to_pylist(), g.column("id").to_pylist()))
+        keys = pa.concat_tables([keys, g.select(["source", "id"])])
 
     # the sample
     items: list[dict] = []
-    wanted: set[tuple[str, str]] = set()
     cluster_pick: list[tuple[int, list[dict]]] = []
-    in_cluster: set[tuple[str, str]] = set()
     if clusters is not None and clusters.num_rows:
         members = defaultdict(list)
         for r in clusters.to_pylist():
             members[r["cluster_id"]].append(r)
         order = sorted(members, key=lambda c: _rank(seed, "cluster", c))[:samples // 2 or 1]
-        for cid in order:
-            ms = members[cid]
-            cluster_pick.append((cid, ms))
-    # near-dup cluster members are found by id; map ids to (source, id) through the removal rows
-    by_id = defaultdict(list)
-    for k in keys:
-        by_id[k[1]].append(k)
-    for cid, ms in cluster_pick:
-        for m in ms:
-            for k in by_id.get(m["doc_id"], [])[:1]:
-                wanted.add(k)
-                in_cluster.add(k)
-    span_docs = sorted((k for k in removed_chars if k not in in_cluster), key=lambda k: _rank(seed, *k))[:samples]
+        cluster_pick = [(cid, members[cid]) for cid in order]
+    # near-dup clusters name documents by id only: (source, id) comes from the lengths table
+    by_id = _keys_by_id(keys, {m["doc_id"] for _, ms in cluster_pick for m in ms})
+    in_cluster = set(by_id.values())
+    wanted = set(in_cluster)
+    span_docs = sorted((k for k in removed_keys if k not in in_cluster), key=lambda k: _rank(seed, *k))[:samples]
     wanted.update(span_docs)
     if span_docs:     # only the sampled documents' rows become Python objects (a run may have millions)
         picked = set(span_docs)
@@ -254,11 +242,17 @@ def build_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = Non
                                                "dup_of_id", "dup_of_start", "dup_of_end", "similarity"]).to_pylist():
             if (r["source"], r["doc_id"]) in picked:
                 rows_by_doc[(r["source"], r["doc_id"])].append(r)
-    for k in span_docs:            # the kept twins of the sampled removals
-        for r in rows_by_doc[k]:
-            if r["dup_of_id"] is not None:
-                wanted.update(by_id.get(r["dup_of_id"], [])[:1])
-    texts = _originals(lay, manifest, wanted)
+    twin_ids = {r["dup_of_id"] for k in span_docs for r in rows_by_doc[k] if r["dup_of_id"] is not None}
+    by_id.update(_keys_by_id(keys, twin_ids - set(by_id)))
+    wanted.update(by_id[i] for i in twin_ids if i in by_id)
+    sampled = lengths.filter(pc.is_in(lengths.column("id"), value_set=pa.array(sorted({k[1] for k in span_docs}),
+                                                                                 pa.string())))
+    kept = {(s, i) for s, i, a in zip(sampled.column("source").to_pylist(), sampled.column("id").to_pylist(),
+                                      sampled.column("after").to_pylist()) if a is not None}
+    need_before = lengths.column("before").null_count > 0 or not lengths.num_rows
+    texts, before = _originals(lay, manifest, wanted, lengths=need_before)
+    if before is None:
+        before = lengths.column("before").to_numpy()
 
     docs: list[dict] = []
     index: dict[tuple[str, str], int] = {}
@@ -273,7 +267,7 @@ def build_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = Non
         kept_m = [m for m in ms if m["kept"]]
         if not kept_m:
             continue
-        kk = by_id.get(kept_m[0]["doc_id"], [None])[0]
+        kk = by_id.get(kept_m[0]["doc_id"])
         if kk is None or kk not in texts:
             continue
         kt = texts[kk][:max_chars]
@@ -281,7 +275,7 @@ def build_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = Non
         for m in ms:
             if m["kept"]:
                 continue
-            mk = by_id.get(m["doc_id"], [None])[0]
+            mk = by_id.get(m["doc_id"])
             if mk is None or mk not in texts:
                 continue
             sa, sb = _diff(kt, texts[mk][:max_chars])
@@ -296,12 +290,12 @@ def build_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = Non
             continue
         rows = rows_by_doc[k]
         text = texts[k]
-        dropped = k not in kept_len
+        dropped = k not in kept
         twins = []
         for r in rows[:50]:
             if r["dup_of_id"] is None:
                 continue
-            tk = by_id.get(r["dup_of_id"], [None])[0]
+            tk = by_id.get(r["dup_of_id"])
             ttext = texts.get(tk, "") if tk else ""
             twins.append({"reason": r["reason"], "start": r["start"], "end": r["end"], "id": r["dup_of_id"],
                           "dup_start": r["dup_of_start"], "dup_end": r["dup_of_end"],
@@ -312,8 +306,8 @@ def build_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = Non
                       "twins": twins, "ids": [k[1]],
                       "label": f"{k[1]} ({len(rows)} removal{'s' * (len(rows) != 1)}"
                                f"{', dropped' if dropped else ''})"})
-    data = {"items": items, "docs": docs}
-    return _page(stats, manifest, _plots(stats, clusters, before, after), data)
+    plots, labels = _plots(stats, clusters, before, after)
+    return _page(stats, manifest, plots, {"items": items, "docs": docs, "labels": labels})
 
 
 def _json_block(data: Any) -> str:

@@ -70,6 +70,8 @@ function render(){list.textContent='';var s=fStep.value,r=fReason.value,q=fId.va
   document.getElementById('count').textContent=n+' of '+D.items.length+' sampled decisions';}
 [fStep,fReason].forEach(function(x){x.addEventListener('change',render);});
 fId.addEventListener('input',render);render();
+Array.prototype.forEach.call(document.querySelectorAll('svg text[data-label]'),function(t){
+  t.textContent=D.labels[+t.getAttribute('data-label')];});
 document.body.dataset.ready='1';
 })();
 """
