@@ -163,25 +163,39 @@ _UNSPACED = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x2E80, 0x9F
              (0xFF66, 0xFF9F))
 
 
+_UNSPACED_RANGES = np.array(_UNSPACED, np.uint32)
+
+
+@numba.njit(cache=True, nogil=True)
+def _unspaced_kernel(cp, char_offsets, ranges, out):  # pragma: no cover - compiled
+    for d in range(out.shape[0]):
+        n = 0
+        unspaced = 0
+        for i in range(char_offsets[d], char_offsets[d + 1]):
+            c = cp[i]
+            if c == 32 or c == 10 or c == 9:
+                continue
+            n += 1
+            for r in range(ranges.shape[0]):
+                if ranges[r, 0] <= c <= ranges[r, 1]:
+                    unspaced += 1
+                    break
+        out[d] = n > 0 and unspaced >= 0.3 * n
+
+
 def unspaced_texts(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """For each UTF-8 text ``data[offsets[d]:offsets[d+1]]``: True if at least 30% of its characters
-    other than space, newline and tab belong to scripts written without spaces (``_UNSPACED``)."""
+    other than space, newline and tab belong to scripts written without spaces (``_UNSPACED``).
+    Compiled: counting with numpy masks and cumulative sums over every code point cost 1.1 s of a
+    5 s near-duplicate run on webdocs."""
     from .normalize import decode_utf8
 
     cp = np.empty(len(data), np.uint32)
     char_offsets = np.empty(len(offsets), np.int64)
-    cp = cp[:decode_utf8(data, np.asarray(offsets, np.int64), cp, char_offsets)]
-    counted = (cp != 32) & (cp != 10) & (cp != 9)
-    unspaced = np.zeros(len(cp), bool)
-    for lo, hi in _UNSPACED:
-        unspaced |= (cp >= lo) & (cp <= hi)
-
-    def per_text(mask: np.ndarray) -> np.ndarray:
-        c = np.concatenate([[0], np.cumsum(mask)])
-        return c[char_offsets[1:]] - c[char_offsets[:-1]]
-
-    n = per_text(counted)
-    return (n > 0) & (per_text(unspaced) >= 0.3 * n)
+    decode_utf8(data, np.asarray(offsets, np.int64), cp, char_offsets)
+    out = np.zeros(len(offsets) - 1, np.bool_)
+    _unspaced_kernel(cp, char_offsets, _UNSPACED_RANGES, out)
+    return out
 
 
 def shingles(texts, *, ngram: int = 5, unit: str = "words",
