@@ -173,3 +173,39 @@ def test_parquet_input_keeps_typed_columns(tmp_path):
     assert kept.column("id").to_pylist() == ["a", "c"]
     assert kept.column(FIELD_PREFIX + "score").type == pa.float32()
     assert [(r["line"], r["kind"]) for r in q] == [(2, "missing_text")]
+
+
+def test_read_ahead_keeps_order_raises_where_the_source_failed_and_stops_early():
+    import threading
+
+    from thresher.io.readers import read_ahead
+
+    assert list(read_ahead(iter(range(100)), depth=3)) == list(range(100))
+
+    def failing():
+        yield 1
+        yield 2
+        raise ValueError("broken input at line 3")
+
+    got = []
+    with pytest.raises(ValueError, match="line 3"):
+        for x in read_ahead(failing()):
+            got.append(x)
+    assert got == [1, 2]
+
+    closed = threading.Event()
+
+    def endless():
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            closed.set()
+
+    it = read_ahead(endless(), depth=2)
+    assert [next(it) for _ in range(5)] == [0, 1, 2, 3, 4]
+    it.close()                       # the consumer stops: the thread stops and closes the source
+    assert closed.wait(5)
+    assert not any(t.name == "thresher-read-ahead" for t in threading.enumerate())

@@ -18,7 +18,7 @@ from .. import __version__
 from ..config import RunConfig
 from ..errors import ConfigError, OutputError, PhaseError
 from ..io.inputs import InputFile
-from ..io.readers import iter_chunks
+from ..io.readers import iter_chunks, read_ahead
 from .. import registry
 from .executor import Executor
 from .layout import Layout, read_json, write_json
@@ -153,7 +153,7 @@ class Runner:
         seen = {"n": 0}
 
         def todo() -> Iterator[Any]:
-            for chunk in iter_chunks(self.files, shard_bytes=shard_bytes):
+            for chunk in read_ahead(iter_chunks(self.files, shard_bytes=shard_bytes)):
                 seen["n"] = chunk.index + 1
                 if lay.marker("ingest", lay.part(chunk.index)).exists():
                     self.progress.advance(nbytes=chunk.nbytes)

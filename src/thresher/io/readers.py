@@ -13,9 +13,11 @@ line before it is processed as usual.
 from __future__ import annotations
 
 import gzip
+import queue
+import threading
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -213,3 +215,55 @@ def iter_chunks(files: list[InputFile], *, shard_bytes: int) -> Iterator[Chunk]:
             index = chunk.index + 1
     if txt:
         yield Chunk(index, "txt", txt[0][0], txt, nbytes=txt_bytes)
+
+
+T = TypeVar("T")
+
+
+def read_ahead(items: Iterable[T], *, depth: int = 1) -> Iterator[T]:
+    """``items`` in order, produced by a background thread up to ``depth`` ahead of the consumer.
+
+    The chunker decompresses and cuts the input (0.6 s of a core for webdocs' 45 MB ``.zst``); with it
+    in a thread, that overlaps the work on the previous chunk (zstandard, and the kernels that work on a
+    chunk, release the GIL). An exception in the thread is raised here, at the item where it happened;
+    a consumer that stops early stops the thread at its next item."""
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    done = object()
+
+    def put(entry: tuple[Any, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        it = iter(items)
+        try:
+            for item in it:
+                if not put((item, None)):
+                    return
+            put((done, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            put((done, exc))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="thresher-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if item is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
