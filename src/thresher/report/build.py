@@ -83,7 +83,7 @@ def _plots(stats: dict[str, Any], clusters: pa.Table | None, before: np.ndarray,
         labels = [_short(t["line"]) for t in top]
         out.append(("top_lines", svg.bar_chart([svg.Label(i) for i in range(len(top))], [t["docs"] for t in top],
                                                title="Most removed repeated lines", xlabel="documents",
-                                               color="#8e44ad", label_width=300)))
+                                               color="#8e44ad", label_width=380)))
     return out, labels
 
 
