@@ -109,10 +109,11 @@ def _write_output(plan: Plan, st: ShardState) -> None:
         _write_jsonl(lay.documents(st.shard, "jsonl"), docs, set(plan.json_fields))
     removals = st.removals().select(REMOVAL_SCHEMA.names).cast(REMOVAL_SCHEMA)
     write_parquet(lay.removals(st.shard), removals, compression=comp)
-    after = pa.array(st.cur_len, pa.int64(), mask=~st.alive)
-    write_arrow(lay.lengths(st.shard), pa.table({"source": st.table.column("source"), "id": st.table.column("id"),
-                                                 "before": pa.array(st.orig_len, pa.int64()), "after": after}),
-                compression=plan.config.engine.work_compression)
+    if plan.config.report.enabled:    # the report's length histogram (without it, it re-reads OUT)
+        after = pa.array(st.cur_len, pa.int64(), mask=~st.alive)
+        write_arrow(lay.lengths(st.shard), pa.table({"source": st.table.column("source"), "id": st.table.column("id"),
+                                                     "before": pa.array(st.orig_len, pa.int64()), "after": after}),
+                    compression=plan.config.engine.work_compression)
 
 
 # -- the tasks ---------------------------------------------------------------------------------------

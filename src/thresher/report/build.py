@@ -124,8 +124,9 @@ def _originals(lay: Layout, manifest: dict[str, Any], wanted: set[tuple[str, str
                     found[(srcs[i], ids[i])] = text
         elif not lengths:
             break
-    return found, (np.concatenate(lens).astype(np.int64) if lengths and lens else
-                   np.zeros(0, np.int64) if lengths else None)
+    if not lengths:
+        return found, None
+    return found, np.concatenate(lens).astype(np.int64) if lens else np.zeros(0, np.int64)
 
 
 def _lengths(lay: Layout, src_col: str) -> pa.Table:

@@ -115,6 +115,13 @@ def _fold_kernel(data, starts, lengths, table, fold):  # pragma: no cover - comp
     return out, begins, ends, ascii_doc
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def code_point3(data, i):  # pragma: no cover - compiled
+    """The code point of the three-byte UTF-8 sequence at ``data[i]`` (lead byte 0xE0-0xEF)."""
+    return ((np.uint32(data[i]) & 0x0F) << 12) | ((np.uint32(data[i + 1]) & 0x3F) << 6) \
+        | (np.uint32(data[i + 2]) & 0x3F)
+
+
 @numba.njit(cache=True, nogil=True)
 def decode_utf8(data, offsets, cp, char_offsets):  # pragma: no cover - compiled
     """Decode valid UTF-8 (Arrow guarantees it) text ``d`` = ``data[offsets[d]:offsets[d+1]]`` into code
@@ -133,7 +140,7 @@ def decode_utf8(data, offsets, cp, char_offsets):  # pragma: no cover - compiled
                 cp[k] = ((b & 0x1F) << 6) | (data[i + 1] & 0x3F)
                 i += 2
             elif b < 0xF0:
-                cp[k] = ((b & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (data[i + 2] & 0x3F)
+                cp[k] = code_point3(data, i)
                 i += 3
             else:
                 cp[k] = (((b & 0x07) << 18) | ((data[i + 1] & 0x3F) << 12) | ((data[i + 2] & 0x3F) << 6)
