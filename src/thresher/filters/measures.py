@@ -304,40 +304,61 @@ def _measure(cp, flags, lower, stop, short_len, out):  # pragma: no cover - comp
     for t in range(nt):
         pre[t + 1] = pre[t] * _FNV_PRIME + th[t]
         cl[t + 1] = cl[t] + tl[t]
-    # ---- top n-grams (2, 3, 4) ----------------------------------------------------------------
-    for g in range(2, 5):
-        m = nt - g + 1
-        if m <= 0:
-            continue
+    # ---- top n-grams (2, 3, 4) and duplicated n-grams (5..10) --------------------------------
+    # An n-gram that occurs twice has a repeated (n-1)-gram prefix at both places, so the (n+1)-grams
+    # are counted only at the positions whose n-gram repeats (``rep``): after the 2-grams, each pass
+    # reads the few positions that can still matter. A count-1 n-gram never changes a measure: a top
+    # n-gram counts only when repeated, and the greedy scan below skips it by one token either way.
+    rep = np.arange(max(nt - 1, 0))
+    for g in range(2, 11):
+        m = 0                                  # positions whose g-gram fits
+        while m < rep.shape[0] and rep[m] + g <= nt:
+            m += 1
+        if m == 0:
+            break
         pg = _power(_FNV_PRIME, g)
         keys, counts = _table(m)
+        slots = np.empty(m, np.int64)
         best_count, best_chars = 0, 0
-        for t in range(m):
-            h = _gram(pre, t, g, pg)
-            slot = _insert(keys, counts, h)
-            c = counts[slot]
-            chars = cl[t + g] - cl[t] + g - 1
-            if c > best_count or (c == best_count and chars > best_chars):
-                best_count, best_chars = c, chars
-        out[13 + g - 2] = best_count * best_chars / n if best_count > 1 else 0.0
-    # ---- duplicated n-grams (5..10), datatrove's greedy scan ----------------------------------
-    for g in range(5, 11):
-        m = nt - g + 1
-        if m <= 0:
+        for j in range(m):
+            t = rep[j]
+            slots[j] = _insert(keys, counts, _gram(pre, t, g, pg))
+            if g <= 4:
+                c = counts[slots[j]]
+                chars = cl[t + g] - cl[t] + g - 1
+                if c > best_count or (c == best_count and chars > best_chars):
+                    best_count, best_chars = c, chars
+        if g <= 4:
+            out[13 + g - 2] = best_count * best_chars / n if best_count > 1 else 0.0
+        k = 0
+        for j in range(m):
+            if counts[slots[j]] > 1:
+                rep[k] = rep[j]
+                k += 1
+        rep = rep[:k]
+        if g >= 5:
+            out[16 + g - 5] = _greedy_repeats(rep, pre, cl, g, pg) / n
+
+
+@numba.njit(cache=True, nogil=True)
+def _greedy_repeats(rep, pre, cl, g, pg):  # pragma: no cover - compiled
+    """datatrove's duplicated n-gram characters: scan the positions, skipping ``g`` after an n-gram
+    seen before, else one. Only the positions ``rep`` (ascending) hold n-grams that occur twice; the
+    rest are always skipped by one, so only these are visited."""
+    keys, counts = _table(rep.shape[0])
+    repeated = 0
+    nxt = 0
+    for j in range(rep.shape[0]):
+        t = rep[j]
+        if t < nxt:
             continue
-        pg = _power(_FNV_PRIME, g)
-        keys, counts = _table(m)
-        repeated = 0
-        t = 0
-        while t < m:
-            h = _gram(pre, t, g, pg)
-            slot = _insert(keys, counts, h)
-            if counts[slot] > 1:
-                repeated += cl[t + g] - cl[t]
-                t += g
-            else:
-                t += 1
-        out[16 + g - 5] = repeated / n
+        slot = _insert(keys, counts, _gram(pre, t, g, pg))
+        if counts[slot] > 1:
+            repeated += cl[t + g] - cl[t]
+            nxt = t + g
+        else:
+            nxt = t + 1
+    return repeated
 
 
 _STOP_CACHE: dict[tuple[str, ...], np.ndarray] = {}
