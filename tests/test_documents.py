@@ -67,3 +67,60 @@ def test_random_edit_sequences_keep_the_invariant():
             rows += [(s, t, None) for s, t in pieces]
             assert e.current == expected
         assert apply_removals(original, rows) == e.current
+
+
+# -- splice: many texts' edits at once, as apply_removals does one -------------------------------------
+
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from thresher.text.splice import splice  # noqa: E402
+
+_ALPHABET = "ab \n\t.\u00e9\u65e5\u3000\U0001f600\u00a0\x85"
+
+
+@st.composite
+def _edited_texts(draw):
+    texts = draw(st.lists(st.text(alphabet=_ALPHABET, max_size=25), min_size=1, max_size=8))
+    edits = []
+    for t in texts:
+        cuts, pos = [], 0
+        for _ in range(draw(st.integers(0, 4))):
+            if pos > len(t):
+                break
+            a = draw(st.integers(pos, len(t)))
+            b = draw(st.integers(a, len(t)))
+            cuts.append((a, b, draw(st.sampled_from([None, "<EMAIL>", "\u00e9", ""]))))
+            pos = b + 1
+        edits.append(cuts)
+    return texts, edits
+
+
+@settings(max_examples=300, deadline=None)
+@given(_edited_texts())
+def test_splice_equals_apply_removals(case):
+    texts, edits = case
+    rows = list(range(len(texts)))[::-1]          # any order of rows
+    lo, hi, start, end, repl = [], [], [], [], []
+    for r in rows:
+        lo.append(len(start))
+        for a, b, x in edits[r]:
+            start.append(a)
+            end.append(b)
+            repl.append(x)
+        hi.append(len(start))
+    arr = pa.array(texts, pa.large_string())
+    out, lengths, nonspace = splice(arr, np.array(rows), np.array(lo), np.array(hi), np.array(start, np.int64),
+                                    np.array(end, np.int64), repl)
+    expect = [apply_removals(texts[r], edits[r]) for r in rows]
+    assert out.to_pylist() == expect
+    assert lengths.tolist() == [len(e) for e in expect]
+    assert nonspace.tolist() == [bool(e.strip()) for e in expect]
+
+
+def test_splice_refuses_overlapping_or_outside_edits():
+    arr = pa.array(["hello world"], pa.large_string())
+    for start, end in (([0, 3], [5, 8]), ([0], [12]), ([4], [2])):
+        with pytest.raises(ValueError, match="overlaps the previous one or lies outside"):
+            splice(arr, np.array([0]), np.array([0]), np.array([len(start)]), np.array(start), np.array(end))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -149,14 +149,24 @@ class EditedText:
     Edits are ``(start, end, replacement)`` in original coordinates, sorted and non-overlapping.
     Written by hand because no library maps offsets through a list of span edits; it is O(edits)."""
 
-    __slots__ = ("original", "edits", "_current", "_segments", "_seg_arrays")
+    __slots__ = ("_original", "_length", "edits", "_current", "_segments", "_seg_arrays")
 
-    def __init__(self, original: str, edits: Sequence[tuple[int, int, str | None]] = ()):
-        self.original = original
+    def __init__(self, original: str | Callable[[], str], edits: Sequence[tuple[int, int, str | None]] = (),
+                 *, length: int | None = None):
+        """``original``: the text, or a function that returns it when first needed (then ``length``,
+        its length, spares the call for mapping offsets)."""
+        self._original = original
+        self._length = len(original) if isinstance(original, str) else length
         self.edits = sorted(edits)
         self._current: str | None = None
         self._segments: list[tuple[int, int, int, bool]] | None = None
         self._seg_arrays: tuple[np.ndarray, ...] | None = None
+
+    @property
+    def original(self) -> str:
+        if not isinstance(self._original, str):
+            self._original = self._original()
+        return self._original
 
     @property
     def current(self) -> str:
@@ -176,8 +186,9 @@ class EditedText:
                     segs.append((cur, cur + len(repl), start, False))
                     cur += len(repl)
                 pos = end
-            if pos < len(self.original):
-                segs.append((cur, cur + len(self.original) - pos, pos, True))
+            length = len(self.original) if self._length is None else self._length
+            if pos < length:
+                segs.append((cur, cur + length - pos, pos, True))
             self._segments = segs
         return self._segments
 

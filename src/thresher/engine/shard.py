@@ -7,6 +7,7 @@ removal rows only, so a pass never rewrites the documents themselves.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any, Sequence
 
@@ -14,8 +15,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..documents import WORK_REMOVAL_SCHEMA, Cut, Document, Drop, EditedText, doc_key, row_of
-from ..io.parse import FIELD_PREFIX, string_array
+from ..io.parse import FIELD_PREFIX
 from ..steps import DocumentStep, KeyedDedupStep, Step
+from ..text.splice import splice
 
 STATE_SCHEMA = WORK_REMOVAL_SCHEMA.append(pa.field("_drop", pa.bool_()))
 _COLS = [f.name for f in STATE_SCHEMA]
@@ -79,6 +81,11 @@ class ShardState:
         self.rows: dict[str, list] = {c: [] for c in _COLS}
         self._ids: list[str] | None = None
         self._sources: list[str] | None = None
+        #: Edits (non-drop removal rows) recorded so far; the cached arrays of them and the last spliced
+        #: texts are valid while this count is unchanged.
+        self._n_edits = 0
+        self._edit_cache: tuple | None = None
+        self._text_cache: tuple | None = None
         if prior is not None and prior.num_rows:
             self._load(prior)
 
@@ -105,8 +112,12 @@ class ShardState:
     def edited_text(self, row: int) -> EditedText:
         e = self.edited.get(row)
         if e is None:
-            e = self.edited[row] = EditedText(self.original(row))
+            e = self.edited[row] = self._edited_text(row, [])
         return e
+
+    def _edited_text(self, row: int, edits: list) -> EditedText:
+        """An :class:`EditedText` whose original is read from the shard only if needed."""
+        return EditedText(functools.partial(self.original, row), edits, length=int(self.orig_len[row]))
 
     def current_texts(self, rows: np.ndarray) -> pa.LargeStringArray:
         """Current texts of ``rows`` as one Arrow array (zero-copy when nothing was edited)."""
@@ -115,7 +126,37 @@ class ShardState:
             if isinstance(col, pa.ChunkedArray):   # (combine_chunks copies even a single chunk)
                 col = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
             return col
-        return string_array([self.current(int(r)) for r in rows])
+        rows = np.asarray(rows, np.int64)
+        cached = self._text_cache
+        if cached is not None and cached[0] == self._n_edits:
+            at = np.searchsorted(cached[1], rows)
+            if (at < len(cached[1])).all() and (cached[1][at.clip(max=len(cached[1]) - 1)] == rows).all():
+                return cached[2] if len(at) == len(cached[1]) else cached[2].take(pa.array(at))
+        texts = self._splice(rows)[0]
+        self._text_cache = (self._n_edits, rows, texts)
+        return texts
+
+    def _edits(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list | None]:
+        """Every edit so far (the non-drop removal rows), sorted by row then start: ``row, start, end,
+        replacements`` (None when no edit replaces)."""
+        if self._edit_cache is None or self._edit_cache[0] != self._n_edits:
+            r = self.rows
+            keep = ~np.array(r["_drop"], bool)
+            row = row_of(np.array(r["_key"], np.int64)[keep])
+            start = np.array(r["start"], np.int64)[keep]
+            order = np.lexsort((start, row))
+            end = np.array(r["end"], np.int64)[keep][order]
+            repl = [x for x, k in zip(r["replacement"], keep.tolist()) if k]
+            repl = [repl[i] for i in order.tolist()] if any(repl) else None
+            self._edit_cache = (self._n_edits, row[order], start[order], end, repl)
+        return self._edit_cache[1:]
+
+    def _splice(self, rows: np.ndarray) -> tuple[pa.LargeStringArray, np.ndarray, np.ndarray]:
+        """Current texts of ``rows``, their lengths and whether each holds more than whitespace."""
+        row, start, end, repl = self._edits()
+        lo = np.searchsorted(row, rows, side="left")
+        hi = np.searchsorted(row, rows, side="right")
+        return splice(self.texts, rows, lo, hi, start, end, repl, lengths=self.orig_len)
 
     # -- recording ---------------------------------------------------------------------------------
     def _record(self, row: int, start: int, end: int, step: str, reason: str, *, replacement=None,
@@ -136,6 +177,8 @@ class ShardState:
         r["similarity"].append(similarity)
         r["value"].append(value)
         r["_drop"].append(drop)
+        if not drop:
+            self._n_edits += 1
 
     def _record_many(self, rows: np.ndarray, start: np.ndarray, end: np.ndarray, step: str,
                      reasons: list[str], replacements: list[str | None], values: list[float | None]) -> None:
@@ -155,6 +198,7 @@ class ShardState:
             r[c].extend([None] * n)
         r["value"].extend(values)
         r["_drop"].extend([False] * n)
+        self._n_edits += n
 
     def drop(self, row: int, step: str, reason: str, stats: StepStats, **dup) -> None:
         stats.removed(reason, int(self.cur_len[row]), dup.get("value"))
@@ -173,7 +217,7 @@ class ShardState:
         e = self.edited_text(row)
         e.add(edits)
         if update_length:
-            self.cur_len[row] = len(e.current)
+            self.update_length(row)
 
     def _records(self, row: int, pieces: Sequence[tuple[int, int]], step: str, reason: str,
                  stats: StepStats, replacement: str | None, dup: dict) -> list[tuple[int, int, str | None]]:
@@ -189,24 +233,31 @@ class ShardState:
         return edits
 
     def update_length(self, row: int) -> None:
-        self.cur_len[row] = len(self.edited[row].current) if row in self.edited else self.orig_len[row]
+        e = self.edited.get(row)
+        self.cur_len[row] = self.orig_len[row] if e is None else \
+            self.orig_len[row] - sum(b - a for a, b, _ in e.edits) + sum(len(x) for _, _, x in e.edits if x)
 
     def _load(self, prior: pa.Table) -> None:
         prior = prior.sort_by([("_key", "ascending"), ("start", "ascending")])
         cols = {c: prior.column(c).to_pylist() for c in _COLS}
         for c in _COLS:
             self.rows[c].extend(cols[c])
-        per_row: dict[int, list] = {}
-        for key, start, end, repl, drop in zip(cols["_key"], cols["start"], cols["end"],
-                                               cols["replacement"], cols["_drop"]):
-            row = row_of(key)
-            if drop:
-                self.alive[row] = False
-            else:
-                per_row.setdefault(row, []).append((start, end, repl))
-        for row, edits in per_row.items():
-            self.edited[row] = EditedText(self.original(row), edits)
-            self.cur_len[row] = len(self.edited[row].current)
+        rows = row_of(prior.column("_key").to_numpy())
+        drop = prior.column("_drop").to_numpy(zero_copy_only=False)
+        self.alive[rows[drop]] = False
+        edit = np.flatnonzero(~drop)
+        if not len(edit):
+            return
+        rows, start, end = rows[edit], cols["start"], cols["end"]
+        removed = prior.column("end").to_numpy()[edit] - prior.column("start").to_numpy()[edit]
+        inserted = np.array([len(x) if x else 0 for x in cols["replacement"]], np.int64)[edit] \
+            if any(cols["replacement"]) else 0
+        np.subtract.at(self.cur_len, rows, removed - inserted)
+        bounds = [0, *(np.flatnonzero(np.diff(rows)) + 1).tolist(), len(rows)]
+        at, repl = edit.tolist(), cols["replacement"]
+        for lo, hi, row in zip(bounds[:-1], bounds[1:], rows[bounds[:-1]].tolist()):
+            self.edited[row] = self._edited_text(row, [(start[i], end[i], repl[i]) for i in at[lo:hi]])
+        self._n_edits += len(edit)
 
     def removals(self) -> pa.Table:
         """All removal rows of this shard, in document order then offset order."""
@@ -260,7 +311,7 @@ class ShardState:
                           dup_of_start=verdict.dup_of_start, dup_of_end=verdict.dup_of_end,
                           similarity=verdict.similarity, value=verdict.value)
                 continue
-            self._apply_cuts(row, text, list(verdict), step, stats)
+            self._apply_cuts(row, list(verdict), step, stats)
         if counted:
             stats.data["labels"] = tally
         self._end(stats, t0)
@@ -293,9 +344,8 @@ class ShardState:
         cut = ~drop
         edited = np.fromiter((bool(self.edited.get(r) and self.edited[r].edits) for r in doc_rows.tolist()),
                              bool, len(doc_rows))
-        for r in np.unique(at[cut & edited]).tolist():     # map through earlier edits, one by one
-            row = int(rows[r])
-            self._apply_cuts(row, self.current(row), v.verdict(r), step, stats)
+        touched = [int(rows[r]) for r in np.unique(at[cut & edited]).tolist()
+                   if self._apply_cuts(int(rows[r]), v.verdict(r), step, stats, refresh=False)]
         fresh = np.flatnonzero(cut & ~edited)
         if len(fresh):
             f_rows, f_start, f_end, f_code = doc_rows[fresh], start[fresh], end[fresh], code[fresh]
@@ -307,12 +357,22 @@ class ShardState:
                               [None if x != x else x for x in f_value.tolist()])
             bounds = [0, *(np.flatnonzero(np.diff(f_rows)) + 1).tolist(), len(f_rows)]
             a_list, b_list = f_start.tolist(), f_end.tolist()
-            for lo, hi in zip(bounds[:-1], bounds[1:]):
-                row = int(f_rows[lo])
-                self.edited_text(row).add(list(zip(a_list[lo:hi], b_list[lo:hi], f_repl[lo:hi])))
-                self.update_length(row)
-                self.drop_if_emptied(row, step.name, stats)
+            for lo, hi, row in zip(bounds[:-1], bounds[1:], f_rows[bounds[:-1]].tolist()):
+                self.edited[row] = self._edited_text(row, list(zip(a_list[lo:hi], b_list[lo:hi], f_repl[lo:hi])))
+                touched.append(row)
+        if touched:
+            self._update_touched(np.sort(np.array(touched, np.int64)), step.name, stats)
         self._end(stats, t0)
+
+    def _update_touched(self, rows: np.ndarray, step: str, stats: StepStats) -> None:
+        """After edits to ``rows`` (ascending): their lengths, and :meth:`drop_if_emptied` for each, from
+        one splice of their texts."""
+        texts, lengths, nonspace = self._splice(rows)
+        self.cur_len[rows] = lengths
+        self._text_cache = (self._n_edits, rows, texts)
+        for row in rows[~nonspace].tolist():
+            if self.alive[row]:
+                self.drop(row, step, "emptied", stats)
 
     def _set_labels(self, step: DocumentStep, rows: np.ndarray, labels: dict, stats: StepStats) -> None:
         """Store a batched step's output columns for ``rows``; tally string columns (documents and
@@ -353,15 +413,18 @@ class ShardState:
                              f"document {self.ids[int(doc_rows[i])]!r} (current length {int(cur[i])}) that "
                              "lies outside it, is out of order or overlaps another")
 
-    def _apply_cuts(self, row: int, text: str, cuts: list[Cut], step: DocumentStep,
-                    stats: StepStats) -> None:
+    def _apply_cuts(self, row: int, cuts: list[Cut], step: DocumentStep, stats: StepStats, *,
+                    refresh: bool = True) -> bool:
+        """Record a step's cuts (current offsets) of ``row``; returns whether they edited it. With
+        ``refresh=False`` the caller updates its length and checks it is not emptied
+        (:meth:`_update_touched`)."""
         cuts.sort(key=lambda c: (c.start, c.end))
-        pos = 0
+        pos, length = 0, int(self.cur_len[row])
         for c in cuts:
-            if not (pos <= c.start <= c.end <= len(text)):
+            if not (pos <= c.start <= c.end <= length):
                 raise ValueError(f"step '{step.name}' returned cut {c.start}..{c.end} that overlaps "
                                  f"another or lies outside document {self.ids[row]!r} "
-                                 f"(current length {len(text)})")
+                                 f"(current length {length})")
             pos = c.end
         e = self.edited_text(row)
         fresh = not e.edits           # nothing removed yet: current offsets are original offsets
@@ -373,8 +436,10 @@ class ShardState:
                                         dup_of_end=c.dup_of_end, similarity=c.similarity, value=c.value))
         if edits:
             e.add(edits)
-            self.update_length(row)
-            self.drop_if_emptied(row, step.name, stats)
+            if refresh:
+                self.update_length(row)
+                self.drop_if_emptied(row, step.name, stats)
+        return bool(edits)
 
     def keyed_records(self, step: KeyedDedupStep, partitions: int) -> tuple[pa.Table, StepStats]:
         """Map side of a keyed dedup step: one record per span of every live document."""
@@ -440,9 +505,8 @@ class ShardState:
                 self.remove_original(row, pieces, step.name, reason, stats, update_length=False, **dup)
                 if not touched or touched[-1] != row:
                     touched.append(row)
-        for row in touched:       # decisions are sorted by document, so each row appears once here
-            self.update_length(row)
-            self.drop_if_emptied(row, step.name, stats)
+        if touched:               # decisions are sorted by document, so each row appears once here
+            self._update_touched(np.array(touched, np.int64), step.name, stats)
         self._end(stats, t0)
 
     def drop_if_emptied(self, row: int, step: str, stats: StepStats) -> None:
