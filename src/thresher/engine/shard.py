@@ -127,13 +127,16 @@ class ShardState:
                 col = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
             return col
         rows = np.asarray(rows, np.int64)
-        cached = self._text_cache
-        if cached is not None and cached[0] == self._n_edits:
-            at = np.searchsorted(cached[1], rows)
-            if (at < len(cached[1])).all() and (cached[1][at.clip(max=len(cached[1]) - 1)] == rows).all():
-                return cached[2] if len(at) == len(cached[1]) else cached[2].take(pa.array(at))
+        if self._text_cache is not None and self._text_cache[0] == self._n_edits:
+            _, cached_rows, texts = self._text_cache      # (ascending rows, their texts)
+            if np.array_equal(rows, cached_rows):
+                return texts
+            at = np.searchsorted(cached_rows, rows)
+            if (at < len(cached_rows)).all() and (cached_rows[at] == rows).all():
+                return texts.take(pa.array(at))
         texts = self._splice(rows)[0]
-        self._text_cache = (self._n_edits, rows, texts)
+        if (np.diff(rows) > 0).all():
+            self._text_cache = (self._n_edits, rows, texts)
         return texts
 
     def _edits(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list | None]:
@@ -206,18 +209,12 @@ class ShardState:
         self._record(row, 0, int(self.orig_len[row]), step, reason, drop=True, **dup)
 
     def remove_original(self, row: int, pieces: Sequence[tuple[int, int]], step: str, reason: str,
-                        stats: StepStats, replacement: str | None = None, *, update_length: bool = True,
-                        **dup) -> None:
-        """Remove (or replace) original-coordinate pieces of a kept document. A caller removing many
-        spans passes ``update_length=False`` and calls :meth:`update_length` once at the end (the
-        current text is rebuilt on demand, which costs a pass over the document)."""
+                        stats: StepStats, replacement: str | None = None, **dup) -> None:
+        """Remove (or replace) original-coordinate pieces of a kept document. The caller then updates
+        the lengths of the documents it touched, all at once (:meth:`_update_touched`)."""
         edits = self._records(row, pieces, step, reason, stats, replacement, dup)
-        if not edits:
-            return
-        e = self.edited_text(row)
-        e.add(edits)
-        if update_length:
-            self.update_length(row)
+        if edits:
+            self.edited_text(row).add(edits)
 
     def _records(self, row: int, pieces: Sequence[tuple[int, int]], step: str, reason: str,
                  stats: StepStats, replacement: str | None, dup: dict) -> list[tuple[int, int, str | None]]:
@@ -502,7 +499,7 @@ class ShardState:
                 self.drop(row, step.name, reason, stats, **dup)
             else:
                 pieces = self.edited_text(row).kept_within(start, end)
-                self.remove_original(row, pieces, step.name, reason, stats, update_length=False, **dup)
+                self.remove_original(row, pieces, step.name, reason, stats, **dup)
                 if not touched or touched[-1] != row:
                     touched.append(row)
         if touched:               # decisions are sorted by document, so each row appears once here

@@ -82,7 +82,8 @@ _TRIGGERS = ("javascript", *_POLICY, "retrieved from", "accessed", "available fr
              "[online]", "[internet]", "viewed", *_UI)
 #: Case-insensitive keyword rules, one scan of the whole text; group name = rule. Every match starts with
 #: the first character of a trigger or with "[" ("[accessed"), so the lookahead lets the scan pass other
-#: positions without trying each alternative there (1.8x faster on webdocs' lines, the same matches).
+#: positions without trying each alternative there: the same matches in 0.18 s instead of 0.34 s on the
+#: 3,872 lines the automaton passes in 12,000 webdocs texts (``python benchmarks/kernels.py``).
 _KEYWORDS = re.compile(
     "(?=[" + re.escape("".join(sorted({w[0] for w in _TRIGGERS} | {"["}))) + "])(?:"
     "(?P<c4_javascript>javascript)"

@@ -45,7 +45,9 @@ def _features(data, offsets, nextmove, rowbase, output, feats):  # pragma: no co
     = the feature emitted at byte ``i`` (-1: none).
 
     Each step of a walk is two dependent loads from a 40 MB table, so one walk waits on memory; four
-    texts are walked in lockstep over their common length, which overlaps their misses (2x on webdocs).
+    texts are walked in lockstep over their common length, which overlaps their misses: 0.09 s against
+    0.24 s one text at a time on the first 1,000 characters of 12,000 webdocs texts
+    (``python benchmarks/kernels.py``).
     """
     nd = offsets.shape[0] - 1
     d = 0

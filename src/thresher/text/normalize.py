@@ -123,6 +123,32 @@ def code_point3(data, i):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def _char_len(c):  # pragma: no cover - compiled
+    """Bytes of the UTF-8 sequence whose lead byte is ``c``."""
+    if c < 0x80:
+        return 1
+    if c < 0xE0:
+        return 2
+    if c < 0xF0:
+        return 3
+    return 4
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def code_point_at(data, i):  # pragma: no cover - compiled
+    """The code point of the (valid) UTF-8 sequence that starts at ``data[i]``."""
+    b = np.uint32(data[i])
+    if b < 0x80:
+        return b
+    if b < 0xE0:
+        return ((b & 0x1F) << 6) | (np.uint32(data[i + 1]) & 0x3F)
+    if b < 0xF0:
+        return code_point3(data, i)
+    return ((b & 0x07) << 18) | ((np.uint32(data[i + 1]) & 0x3F) << 12) \
+        | ((np.uint32(data[i + 2]) & 0x3F) << 6) | (np.uint32(data[i + 3]) & 0x3F)
+
+
+@numba.njit(cache=True, nogil=True)
 def decode_utf8(data, offsets, cp, char_offsets):  # pragma: no cover - compiled
     """Decode valid UTF-8 (Arrow guarantees it) text ``d`` = ``data[offsets[d]:offsets[d+1]]`` into code
     points ``cp[char_offsets[d]:char_offsets[d+1]]``; returns how many."""
@@ -132,20 +158,8 @@ def decode_utf8(data, offsets, cp, char_offsets):  # pragma: no cover - compiled
         i = offsets[d]
         end = offsets[d + 1]
         while i < end:
-            b = data[i]
-            if b < 0x80:
-                cp[k] = b
-                i += 1
-            elif b < 0xE0:
-                cp[k] = ((b & 0x1F) << 6) | (data[i + 1] & 0x3F)
-                i += 2
-            elif b < 0xF0:
-                cp[k] = code_point3(data, i)
-                i += 3
-            else:
-                cp[k] = (((b & 0x07) << 18) | ((data[i + 1] & 0x3F) << 12) | ((data[i + 2] & 0x3F) << 6)
-                         | (data[i + 3] & 0x3F))
-                i += 4
+            cp[k] = code_point_at(data, i)
+            i += _char_len(data[i])
             k += 1
     char_offsets[offsets.shape[0] - 1] = k
     return k

@@ -20,8 +20,8 @@ import unicodedata
 import numba
 import numpy as np
 
-from .normalize import code_point3
-from .tokens import _FNV_OFFSET, _FNV_PRIME, _char_len, _mix
+from .normalize import _char_len, code_point3
+from .tokens import _FNV_OFFSET, _FNV_PRIME, _mix
 
 
 _ALNUM = np.zeros(128, dtype=np.bool_)

@@ -14,22 +14,8 @@ import numba
 import numpy as np
 import pyarrow as pa
 
-from ..filters.charclass import tables
-from .normalize import utf8_buffer
-from .tokens import _char_len
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _is_space(data, i, flags):  # pragma: no cover - compiled
-    """Whether the code point whose UTF-8 sequence starts at ``data[i]`` is whitespace (str.isspace)."""
-    b = data[i]
-    if b < 0x80:
-        return flags[b] & 1
-    if b < 0xE0:
-        return flags[((b & 0x1F) << 6) | (data[i + 1] & 0x3F)] & 1
-    if b < 0xF0:
-        return flags[((b & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (data[i + 2] & 0x3F)] & 1
-    return 0
+from ..filters.charclass import flag, tables
+from .normalize import _char_len, code_point_at, utf8_buffer
 
 
 @numba.njit(cache=True, nogil=True)
@@ -38,7 +24,7 @@ def _put(src, a, b, out, w, flags, ns):  # pragma: no cover - compiled
     out[w:w + b - a] = src[a:b]
     i = a
     while not ns and i < b:
-        if src[i] & 0xC0 != 0x80 and not _is_space(src, i, flags):
+        if src[i] & 0xC0 != 0x80 and not (flag(code_point_at(src, i), flags) & 1):
             ns = True
         i += 1
     return ns

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .normalize import _space_len
+from .normalize import _char_len, _space_len  # noqa: F401  (_char_len: tokens read UTF-8 too)
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -28,17 +28,6 @@ def _mix(h):  # pragma: no cover - compiled
     h *= np.uint64(0x94D049BB133111EB)
     h ^= h >> np.uint64(31)
     return h
-
-
-@numba.njit(cache=True, nogil=True)
-def _char_len(c):  # pragma: no cover - compiled
-    if c < 0x80:
-        return 1
-    if c < 0xE0:
-        return 2
-    if c < 0xF0:
-        return 3
-    return 4
 
 
 @numba.njit(cache=True, nogil=True)

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""The filter kernels' design choices, each timed against the simpler way on the same webdocs documents
+(one process, best of ``--repeat``):
+
+- language: the byte n-gram DFA walked over four texts in lockstep (``language._features``) against one
+  text at a time (a plain walk, here);
+- boilerplate: the keyword regex with its first-character lookahead against the same alternation
+  without it, over the lines the trigger automaton passes to it (and the matches compared);
+- quality: ``measure_batch`` (all 29 measures), for the record.
+
+Usage: python benchmarks/kernels.py [--docs 12000] [--repeat 3]. Writes benchmarks/results/kernels.json.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import time
+import unicodedata
+
+import numba
+import numpy as np
+import pyarrow as pa
+
+from _measure import save_results
+from filters import load
+
+
+@numba.njit(nogil=True)
+def _walk_one_at_a_time(data, offsets, nextmove, rowbase, output, feats):
+    for d in range(offsets.shape[0] - 1):
+        s = 0
+        for i in range(offsets[d], offsets[d + 1]):
+            s = nextmove[rowbase[s] + data[i]]
+            feats[i] = output[s]
+
+
+def best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return round(min(times), 4)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=12000)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    from thresher.filters import boilerplate as bp, language, measures
+    from thresher.filters.charclass import TextBatch
+    from thresher.filters.lines import line_features_batch
+
+    texts = [d["text"] for d in load(a.docs)]
+    report: dict = {"docs": len(texts), "mb": round(sum(len(t.encode()) for t in texts) / 1e6, 1)}
+
+    m = language.model()
+    parts = [unicodedata.normalize("NFC", t[:1000]).encode() for t in texts]
+    offsets = np.zeros(len(parts) + 1, np.int64)
+    np.cumsum([len(p) for p in parts], out=offsets[1:])
+    data = np.frombuffer(b"".join(parts), np.uint8)
+    lockstep, plain = np.empty(len(data), np.int32), np.empty(len(data), np.int32)
+    args = (data, offsets, m.nextmove, m.rowbase, m.output)
+    language._features(*args, lockstep)
+    _walk_one_at_a_time(*args, plain)
+    assert (lockstep == plain).all()
+    report["language_walk_s"] = {"lockstep_4": best(lambda: language._features(*args, lockstep), a.repeat),
+                                 "one_at_a_time": best(lambda: _walk_one_at_a_time(*args, plain), a.repeat)}
+
+    batch = TextBatch(pa.array(texts, pa.large_string()))
+    doc, start, end, words, _, _ = line_features_batch(batch.cp, batch.offsets)
+    live = np.flatnonzero(words > 0)
+    base = batch.offsets[doc[live]]
+    hit = live[bp._triggers().flag_lines(batch.cp, base + start[live], base + end[live])]
+    lines = [(batch[int(doc[i])], int(start[i]), int(end[i])) for i in hit]
+    no_lookahead = re.compile(bp._KEYWORDS.pattern.split(")(?:", 1)[1][:-1], re.IGNORECASE)
+
+    def scan(rx):
+        return [[(m.lastgroup, m.start()) for m in rx.finditer(t, s, e)] for t, s, e in lines]
+
+    assert scan(bp._KEYWORDS) == scan(no_lookahead)
+    report["keyword_regex_s"] = {"lines": len(lines), "lookahead": best(lambda: scan(bp._KEYWORDS), a.repeat),
+                                 "without": best(lambda: scan(no_lookahead), a.repeat)}
+    measures.measure_batch(batch.cp[:100], batch.offsets[:2])
+    report["measure_batch_s"] = best(lambda: measures.measure_batch(batch.cp, batch.offsets), a.repeat)
+    save_results("kernels", report)
+
+
+if __name__ == "__main__":
+    main()
