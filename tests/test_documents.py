@@ -124,3 +124,27 @@ def test_splice_refuses_overlapping_or_outside_edits():
     for start, end in (([0, 3], [5, 8]), ([0], [12]), ([4], [2])):
         with pytest.raises(ValueError, match="overlaps the previous one or lies outside"):
             splice(arr, np.array([0]), np.array([0]), np.array([len(start)]), np.array(start), np.array(end))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_edited_texts())
+def test_shard_offset_map_equals_edited_text(case):
+    """ShardState.current_to_original (all documents at once) maps as EditedText does one by one."""
+    from thresher.engine.shard import ShardState, StepStats
+
+    texts, edits = case
+    table = pa.table({"id": [str(i) for i in range(len(texts))], "text": pa.array(texts, pa.large_string()),
+                      "source": ["s"] * len(texts), "_len": [len(t) for t in texts]})
+    state = ShardState(0, table)
+    for r, cuts in enumerate(edits):
+        for a, b, x in cuts:
+            state.remove_original(r, [(a, b)], "t", "r", StepStats(), replacement=x)
+    rows, positions, expect = [], [], []
+    for r, t in enumerate(texts):
+        e = EditedText(t, [c for c in edits[r] if c[1] > c[0]])
+        n = len(e.current)
+        rows += [r] * n
+        positions += range(n)
+        expect += e.current_to_original(np.arange(n)).tolist()
+    got = state.current_to_original(np.array(rows, np.int64), np.array(positions, np.int64))
+    assert got.tolist() == expect

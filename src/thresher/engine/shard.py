@@ -154,6 +154,37 @@ class ShardState:
             self._edit_cache = (self._n_edits, row[order], start[order], end, repl)
         return self._edit_cache[1:]
 
+    def current_to_original(self, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """Original offset of the current character at ``positions[i]`` of document ``rows[i]``, for
+        any number of documents at once (:meth:`EditedText.current_to_original` for one); text an edit
+        inserted maps to the edit's start. Positions must lie inside the current texts."""
+        row, start, end, repl = self._edits()
+        positions = np.asarray(positions, np.int64)
+        if not len(row):
+            return positions.copy()
+        inserted = np.zeros(len(row), np.int64) if repl is None else \
+            np.fromiter((len(x) if x else 0 for x in repl), np.int64, len(row))
+        delta = end - start - inserted                    # characters each edit takes out
+        total = np.cumsum(delta)
+        first = np.searchsorted(row, row, side="left")    # each edit's document's first edit
+        before = total - delta - (total - delta)[first]   # taken out by the document's earlier edits
+        after = before + delta
+        cur = start - before                              # where each edit sits in the current text
+        # the last edit of the document at or before each position (composite key: row, current offset)
+        rows = np.asarray(rows, np.int64)
+        width = max(int(cur.max()), int(positions.max(initial=0))) + 1
+        if (max(int(row[-1]), int(rows.max(initial=0))) + 1) * width >= 2 ** 63:
+            raise OverflowError("shard too large to map offsets in one pass")
+        j = np.searchsorted(row * width + cur, rows * width + positions, side="right") - 1
+        jc = np.maximum(j, 0)
+        mine = (j >= 0) & (row[jc] == rows)
+        out = positions.copy()
+        inside = mine & (positions < cur[jc] + inserted[jc])  # inside text the edit inserted
+        out[inside] = start[jc[inside]]
+        past = mine & ~inside
+        out[past] = positions[past] + after[jc[past]]
+        return out
+
     def _splice(self, rows: np.ndarray) -> tuple[pa.LargeStringArray, np.ndarray, np.ndarray]:
         """Current texts of ``rows``, their lengths and whether each holds more than whitespace."""
         row, start, end, repl = self._edits()
@@ -453,19 +484,11 @@ class ShardState:
             cut_start = start if sk.cut_start is None else sk.cut_start.astype(np.int64)
             cut_end = end if sk.cut_end is None else sk.cut_end.astype(np.int64)
             if self.edited:    # map current offsets of edited documents back to the original
-                start, end, cut_start, cut_end = (a.copy() for a in (start, end, cut_start, cut_end))
-                if len(doc_rows) > 1 and (np.diff(doc_rows) < 0).any():
-                    raise AssertionError(f"step '{step.name}' returned spans out of document order")
-                bounds = np.flatnonzero(np.diff(doc_rows)) + 1
-                for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(doc_rows)]):
-                    e = self.edited.get(int(doc_rows[a]))
-                    if e is None or not e.edits:
-                        continue
-                    k = b - a        # one lookup for the four offsets of the document's spans
-                    m = e.current_to_original(np.concatenate(
-                        (start[a:b], end[a:b] - 1, cut_start[a:b], cut_end[a:b] - 1)))
-                    start[a:b], end[a:b] = m[:k], m[k:2 * k] + 1
-                    cut_start[a:b], cut_end[a:b] = m[2 * k:3 * k], m[3 * k:] + 1
+                k = len(doc_rows)
+                m = self.current_to_original(np.tile(doc_rows, 4),
+                                             np.concatenate((start, end - 1, cut_start, cut_end - 1)))
+                start, end = m[:k], m[k:2 * k] + 1
+                cut_start, cut_end = m[2 * k:3 * k], m[3 * k:] + 1
         hi, lo = sk.key[:, 0], sk.key[:, 1]
         ids = self.table.column("id").take(pa.array(doc_rows, pa.int64()))
         table = pa.table({

@@ -55,13 +55,8 @@ class SuffixArrayDriver(Driver):
         doc, start, end, token = step.tokens(data, offsets)
         doc_rows = rows[doc] if len(rows) else np.zeros(0, np.int64)
         if st.edited and len(doc):      # tokens of edited documents: map offsets to the original
-            bounds = np.searchsorted(doc, np.arange(len(rows) + 1))
-            for i, r in enumerate(rows.tolist()):
-                e = st.edited.get(r)
-                if e is not None and e.edits and bounds[i + 1] > bounds[i]:
-                    m = e.current_to_original()
-                    sl = slice(bounds[i], bounds[i + 1])
-                    start[sl], end[sl] = m[start[sl]], m[end[sl] - 1] + 1
+            m = st.current_to_original(np.concatenate((doc_rows, doc_rows)), np.concatenate((start, end - 1)))
+            start, end = m[:len(doc)], m[len(doc):] + 1
         comp = plan.config.engine.work_compression
         write_arrow(_map_path(plan, name, st.shard), pa.table({
             "row": pa.array(doc_rows.astype(np.int32)), "start": pa.array(start.astype(np.int32)),
