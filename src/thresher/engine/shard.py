@@ -75,7 +75,12 @@ class ShardState:
         self.orig_len = table.column("_len").to_numpy().astype(np.int64, copy=True)
         self.cur_len = self.orig_len.copy()
         self.alive = np.ones(self.n, dtype=bool)
+        #: Edited documents as :class:`EditedText` objects, made on first use (:meth:`edited_text`).
         self.edited: dict[int, EditedText] = {}
+        #: Documents whose edits arrived in bulk (a batched step, the prior pass) and have no object yet:
+        #: index into ``_bulk`` of the edit arrays that hold them, -1 for none.
+        self._bulk_of = np.full(self.n, -1, np.int32)
+        self._bulk: list[tuple[np.ndarray, np.ndarray, np.ndarray, list | None]] = []
         #: Output columns set by local steps (:meth:`DocumentStep.columns`): name -> value per row.
         self.labels: dict[str, list] = {}
         self.rows: dict[str, list] = {c: [] for c in _COLS}
@@ -106,14 +111,46 @@ class ShardState:
         return self.texts[row].as_py()
 
     def current(self, row: int) -> str:
+        return self.edited_text(row).current if self.is_edited(row) else self.original(row)
+
+    @property
+    def has_edits(self) -> bool:
+        """Whether any document of the shard has been edited (not only dropped)."""
+        return self._n_edits > 0
+
+    def is_edited(self, row: int) -> bool:
         e = self.edited.get(row)
-        return e.current if e is not None else self.original(row)
+        return bool(e.edits) if e is not None else bool(self._bulk_of[row] >= 0)
+
+    def edited_mask(self, rows: np.ndarray) -> np.ndarray:
+        """:meth:`is_edited` of each of ``rows``."""
+        mask = self._bulk_of[rows] >= 0
+        if self.edited:
+            mask |= np.fromiter((bool((e := self.edited.get(r)) is not None and e.edits) for r in rows.tolist()),
+                                bool, len(rows))
+        return mask
 
     def edited_text(self, row: int) -> EditedText:
         e = self.edited.get(row)
         if e is None:
-            e = self.edited[row] = self._edited_text(row, [])
+            edits: list = []
+            b = int(self._bulk_of[row])
+            if b >= 0:               # made now from the bulk arrays its edits arrived in
+                rows, start, end, repl = self._bulk[b]
+                lo, hi = np.searchsorted(rows, [row, row + 1]).tolist()
+                edits = list(zip(start[lo:hi].tolist(), end[lo:hi].tolist(),
+                                 repl[lo:hi] if repl is not None else [None] * (hi - lo)))
+                self._bulk_of[row] = -1
+            e = self.edited[row] = self._edited_text(row, edits)
         return e
+
+    def _add_bulk(self, rows: np.ndarray, start: np.ndarray, end: np.ndarray, repl: list | None) -> None:
+        """Edits of documents not edited before (``rows`` ascending, then ``start``), kept as arrays
+        until a document's :class:`EditedText` is needed."""
+        if repl is not None and not any(repl):
+            repl = None
+        self._bulk_of[rows] = len(self._bulk)
+        self._bulk.append((rows, start, end, repl))
 
     def _edited_text(self, row: int, edits: list) -> EditedText:
         """An :class:`EditedText` whose original is read from the shard only if needed."""
@@ -121,7 +158,7 @@ class ShardState:
 
     def current_texts(self, rows: np.ndarray) -> pa.LargeStringArray:
         """Current texts of ``rows`` as one Arrow array (zero-copy when nothing was edited)."""
-        if not self.edited:
+        if not self.has_edits:
             col = self.texts if len(rows) == self.n else self.texts.take(pa.array(rows, pa.int64()))
             if isinstance(col, pa.ChunkedArray):   # (combine_chunks copies even a single chunk)
                 col = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
@@ -261,9 +298,9 @@ class ShardState:
         return edits
 
     def update_length(self, row: int) -> None:
-        e = self.edited.get(row)
-        self.cur_len[row] = self.orig_len[row] if e is None else \
-            self.orig_len[row] - sum(b - a for a, b, _ in e.edits) + sum(len(x) for _, _, x in e.edits if x)
+        e = self.edited_text(row)
+        self.cur_len[row] = self.orig_len[row] - sum(b - a for a, b, _ in e.edits) + \
+            sum(len(x) for _, _, x in e.edits if x)
 
     def _load(self, prior: pa.Table) -> None:
         prior = prior.sort_by([("_key", "ascending"), ("start", "ascending")])
@@ -276,15 +313,14 @@ class ShardState:
         edit = np.flatnonzero(~drop)
         if not len(edit):
             return
-        rows, start, end = rows[edit], cols["start"], cols["end"]
-        removed = prior.column("end").to_numpy()[edit] - prior.column("start").to_numpy()[edit]
-        inserted = np.array([len(x) if x else 0 for x in cols["replacement"]], np.int64)[edit] \
-            if any(cols["replacement"]) else 0
-        np.subtract.at(self.cur_len, rows, removed - inserted)
-        bounds = [0, *(np.flatnonzero(np.diff(rows)) + 1).tolist(), len(rows)]
-        at, repl = edit.tolist(), cols["replacement"]
-        for lo, hi, row in zip(bounds[:-1], bounds[1:], rows[bounds[:-1]].tolist()):
-            self.edited[row] = self._edited_text(row, [(start[i], end[i], repl[i]) for i in at[lo:hi]])
+        rows = rows[edit]
+        start = prior.column("start").to_numpy()[edit]
+        end = prior.column("end").to_numpy()[edit]
+        repl = cols["replacement"]
+        repl = [repl[i] for i in edit.tolist()] if any(repl) else None
+        inserted = 0 if repl is None else np.fromiter((len(x) if x else 0 for x in repl), np.int64, len(edit))
+        np.subtract.at(self.cur_len, rows, end - start - inserted)
+        self._add_bulk(rows, start, end, repl)
         self._n_edits += len(edit)
 
     def removals(self) -> pa.Table:
@@ -370,8 +406,7 @@ class ShardState:
             x = float(value[i])
             self.drop(int(doc_rows[i]), step.name, reasons[code[i]], stats, value=None if x != x else x)
         cut = ~drop
-        edited = np.fromiter((bool(self.edited.get(r) and self.edited[r].edits) for r in doc_rows.tolist()),
-                             bool, len(doc_rows))
+        edited = self.edited_mask(doc_rows)
         touched = [int(rows[r]) for r in np.unique(at[cut & edited]).tolist()
                    if self._apply_cuts(int(rows[r]), v.verdict(r), step, stats, refresh=False)]
         fresh = np.flatnonzero(cut & ~edited)
@@ -383,11 +418,8 @@ class ShardState:
             stats.removed_many(reasons, f_code, (f_end - f_start).astype(np.float64), f_value)
             self._record_many(f_rows, f_start, f_end, step.name, names, f_repl,
                               [None if x != x else x for x in f_value.tolist()])
-            bounds = [0, *(np.flatnonzero(np.diff(f_rows)) + 1).tolist(), len(f_rows)]
-            a_list, b_list = f_start.tolist(), f_end.tolist()
-            for lo, hi, row in zip(bounds[:-1], bounds[1:], f_rows[bounds[:-1]].tolist()):
-                self.edited[row] = self._edited_text(row, list(zip(a_list[lo:hi], b_list[lo:hi], f_repl[lo:hi])))
-                touched.append(row)
+            self._add_bulk(f_rows, f_start, f_end, f_repl)
+            touched.extend(np.unique(f_rows).tolist())
         if touched:
             self._update_touched(np.sort(np.array(touched, np.int64)), step.name, stats)
         self._end(stats, t0)
@@ -483,7 +515,7 @@ class ShardState:
             start, end = sk.start.astype(np.int64), sk.end.astype(np.int64)
             cut_start = start if sk.cut_start is None else sk.cut_start.astype(np.int64)
             cut_end = end if sk.cut_end is None else sk.cut_end.astype(np.int64)
-            if self.edited:    # map current offsets of edited documents back to the original
+            if self.has_edits:    # map current offsets of edited documents back to the original
                 k = len(doc_rows)
                 m = self.current_to_original(np.tile(doc_rows, 4),
                                              np.concatenate((start, end - 1, cut_start, cut_end - 1)))
@@ -531,7 +563,7 @@ class ShardState:
 
     def drop_if_emptied(self, row: int, step: str, stats: StepStats) -> None:
         """A document whose span removals left only whitespace is dropped (``reason="emptied"``)."""
-        if self.alive[row] and row in self.edited and not self.edited[row].current.strip():
+        if self.alive[row] and self.is_edited(row) and not self.edited_text(row).current.strip():
             self.drop(row, step, "emptied", stats)
 
     def kept_documents(self) -> pa.Table:
@@ -539,7 +571,7 @@ class ShardState:
         rows = np.flatnonzero(self.alive)
         t = self.table if len(rows) == self.n else self.table.take(pa.array(rows, pa.int64()))
         t = t.drop_columns(["_len"])
-        if self.edited:
+        if self.has_edits:
             t = t.set_column(t.schema.get_field_index("text"), "text", self.current_texts(rows))
         return t
 

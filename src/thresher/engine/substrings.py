@@ -54,7 +54,7 @@ class SuffixArrayDriver(Driver):
         data, offsets = utf8_buffer(st.current_texts(rows))
         doc, start, end, token = step.tokens(data, offsets)
         doc_rows = rows[doc] if len(rows) else np.zeros(0, np.int64)
-        if st.edited and len(doc):      # tokens of edited documents: map offsets to the original
+        if st.has_edits and len(doc):      # tokens of edited documents: map offsets to the original
             m = st.current_to_original(np.concatenate((doc_rows, doc_rows)), np.concatenate((start, end - 1)))
             start, end = m[:len(doc)], m[len(doc):] + 1
         comp = plan.config.engine.work_compression
