@@ -6,6 +6,11 @@
   text at a time (a plain walk, here);
 - boilerplate: the keyword regex with its first-character lookahead against the same alternation
   without it, over the lines the trigger automaton passes to it (and the matches compared);
+- boilerplate's line keys: one fused pass (``segment.keyed_lines``: lines, their canonical bytes, their
+  hashes) against segmenting (``paragraphs(mode="lines")``) and then ``span_fingerprints``;
+- offsets of edited documents mapped back to the original for the whole batch at once
+  (``ShardState.current_to_original``) against one ``EditedText.current_to_original`` per document,
+  for the lines left after boilerplate's line rules (the map side of repeated-line counting);
 - quality: ``measure_batch`` (all 29 measures), for the record.
 
 Usage: python benchmarks/kernels.py [--docs 12000] [--repeat 3]. Writes benchmarks/results/kernels.json.
@@ -82,6 +87,45 @@ def main() -> None:
     assert scan(bp._KEYWORDS) == scan(no_lookahead)
     report["keyword_regex_s"] = {"lines": len(lines), "lookahead": best(lambda: scan(bp._KEYWORDS), a.repeat),
                                  "without": best(lambda: scan(no_lookahead), a.repeat)}
+    from thresher.text.normalize import span_fingerprints, utf8_buffer
+    from thresher.text.segment import keyed_lines, paragraphs
+
+    arr = pa.array(texts, pa.large_string())
+    buf = utf8_buffer(arr)
+
+    def segment_then_fingerprint():
+        d, b0, b1, c0, c1, cut0, cut1 = paragraphs(*buf, mode="lines")
+        return d, c0, c1, cut0, cut1, span_fingerprints(buf[0], b0, b1 - b0, normalization="NFKC", lowercase=True)
+
+    assert all(np.array_equal(x, y) for x, y in zip(keyed_lines(*buf), segment_then_fingerprint()))
+    report["line_keys_s"] = {"fused": best(lambda: keyed_lines(*buf), a.repeat),
+                             "segment_then_fingerprint": best(segment_then_fingerprint, a.repeat)}
+
+    from thresher.documents import EditedText
+    from thresher.engine.shard import ShardState, StepStats
+    state = ShardState(0, pa.table({"id": [str(i) for i in range(len(texts))], "text": arr,
+                                    "source": ["webdocs"] * len(texts), "_len": [len(t) for t in texts]}))
+    state.apply_local(bp.Boilerplate(bp.BoilerplateConfig(repeated_min_docs=0)), StepStats())
+    rows = np.flatnonzero(state.alive)
+    sk = bp.Boilerplate().spans(state.current_texts(rows), state.cur_len[rows])
+    line_rows, starts = rows[sk.row], sk.start.astype(np.int64)
+    bounds = np.flatnonzero(np.diff(line_rows)) + 1
+
+    edits = {int(r): state.edited_text(int(r)).edits for r in np.unique(line_rows)}
+
+    def per_document():       # one EditedText per document (made afresh, as the pass made them)
+        out = starts.copy()
+        for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(starts)]):
+            r = int(line_rows[lo])
+            e = EditedText(str, edits[r], length=int(state.orig_len[r]))
+            out[lo:hi] = e.current_to_original(starts[lo:hi])
+        return out
+
+    assert np.array_equal(state.current_to_original(line_rows, starts), per_document())
+    report["offset_map_s"] = {"lines": len(starts), "edited_docs": int(state.edited_mask(rows).sum()),
+                              "whole_batch": best(lambda: state.current_to_original(line_rows, starts), a.repeat),
+                              "per_document": best(per_document, a.repeat)}
+
     measures.measure_batch(batch.cp[:100], batch.offsets[:2])
     report["measure_batch_s"] = best(lambda: measures.measure_batch(batch.cp, batch.offsets), a.repeat)
     save_results("kernels", report)

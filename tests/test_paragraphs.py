@@ -133,3 +133,28 @@ def test_seeds_quoted_posts_survive_once_with_line_paragraphs(tmp_path):
     for line in repeated:
         assert kept_lines[line] == 1, line[:80]
     assert assert_unique_paragraphs_survive(inputs, out, split=split_lines) > 50
+
+
+import xxhash  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from thresher.text.normalize import span_fingerprints  # noqa: E402
+from thresher.text.segment import keyed_lines  # noqa: E402
+
+_LINE_ALPHABET = "aB \n\t\x1c.\u00e9\u00c9\u65e5\u3000\u00a0\u2003\x85\uff21\ufb01"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=_LINE_ALPHABET, max_size=40), min_size=1, max_size=6))
+def test_keyed_lines_equal_segmenting_then_fingerprinting(texts):
+    """The fused line kernel gives the spans, cuts and keys of paragraphs(mode="lines") followed by
+    span_fingerprints (NFKC, lower case, whitespace folded), on ASCII and non-ASCII whitespace alike."""
+    data, off = utf8_buffer(pa.array(texts, pa.large_string()))
+    doc, b0, b1, c0, c1, cut0, cut1 = paragraphs(data, off, mode="lines")
+    key = span_fingerprints(data, b0, b1 - b0, normalization="NFKC", lowercase=True)
+    got = keyed_lines(data, off, normalization="NFKC", lowercase=True)
+    for want, have in zip((doc, c0, c1, cut0, cut1, key), got):
+        assert np.array_equal(want, have)
+    for d, a, b, k in zip(doc.tolist(), c0.tolist(), c1.tolist(), got[5]):   # the canonical line's hash
+        line = canonical(texts[d][a:b], normalization="NFKC", lowercase=True)
+        assert k.tolist() == np.frombuffer(xxhash.xxh3_128_digest(line.encode()), ">u8").tolist()

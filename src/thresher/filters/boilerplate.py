@@ -55,8 +55,8 @@ import pyarrow as pa
 from ..config import option
 from ..documents import Cut, Document
 from ..steps import DocumentStep, SpanKeys, Verdicts
-from ..text.normalize import span_fingerprints, utf8_buffer
-from ..text.segment import paragraphs
+from ..text.normalize import utf8_buffer
+from ..text.segment import keyed_lines
 from .charclass import TextBatch
 from .lines import ENDS_SENTENCE, HAS_ALPHA, HAS_DIGIT, HAS_LOWER, HAS_UPPER, line_features, line_features_batch
 from .triggers import TriggerAutomaton
@@ -235,10 +235,8 @@ class Boilerplate(DocumentStep):
     # -- corpus-learned: keys of the remaining lines ---------------------------------------------------
     def spans(self, texts: pa.LargeStringArray, lengths: np.ndarray) -> SpanKeys:
         """Each non-blank line of each text, keyed by its normalised form (the engine adds the source)."""
-        data, offsets = utf8_buffer(texts)
-        doc, b0, b1, start, end, cut0, cut1 = paragraphs(data, offsets, mode="lines")
-        key = span_fingerprints(data, b0, b1 - b0, normalization="NFKC", lowercase=True,
-                                fold_whitespace=True)
+        doc, start, end, cut0, cut1, key = keyed_lines(*utf8_buffer(texts), normalization="NFKC",
+                                                       lowercase=True)
         return SpanKeys(row=doc, start=start, end=end, key=key, cut_start=cut0, cut_end=cut1)
 
 

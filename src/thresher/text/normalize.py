@@ -198,9 +198,20 @@ def span_fingerprints(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
     folded, begins, ends, ascii_doc = _fold_kernel(
         data, np.asarray(starts, np.int64), np.asarray(lengths, np.int64),
         _LOWER if lowercase else _IDENTITY, fold_whitespace)
+    return folded_digests(folded, begins, ends, ascii_doc, data, starts, lengths, normalization=normalization,
+                          lowercase=lowercase, fold_whitespace=fold_whitespace)
+
+
+def folded_digests(folded: np.ndarray, begins: np.ndarray, ends: np.ndarray, ascii_span: np.ndarray,
+                   data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, *, normalization: str,
+                   lowercase: bool, fold_whitespace: bool) -> np.ndarray:
+    """XXH3-128 of each span, given a kernel's folded bytes ``folded[begins[i]:ends[i]]`` of span
+    ``data[starts[i]: starts[i] + lengths[i]]``: the folded bytes are its canonical form when the span
+    is ASCII (``ascii_span``); other spans are normalised in Python from their original bytes."""
+    n = len(begins)
     buf = memoryview(folded)
     digests = []
-    for i, (b, e, is_ascii) in enumerate(zip(begins.tolist(), ends.tolist(), ascii_doc.tolist())):
+    for i, (b, e, is_ascii) in enumerate(zip(begins.tolist(), ends.tolist(), ascii_span.tolist())):
         if not is_ascii:
             # the kernel's bytes are the canonical form unless the text changes under normalisation or
             # needs non-ASCII lower-casing (ASCII is invariant under NFC and NFKC)
