@@ -18,6 +18,7 @@ Usage: python benchmarks/kernels.py [--docs 12000] [--repeat 3]. Writes benchmar
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import time
 import unicodedata
@@ -117,7 +118,7 @@ def main() -> None:
         out = starts.copy()
         for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(starts)]):
             r = int(line_rows[lo])
-            e = EditedText(str, edits[r], length=int(state.orig_len[r]))
+            e = EditedText(functools.partial(state.original, r), edits[r], length=int(state.orig_len[r]))
             out[lo:hi] = e.current_to_original(starts[lo:hi])
         return out
 

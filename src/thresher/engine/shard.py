@@ -66,6 +66,13 @@ def merge_stats(a: Any, b: Any) -> Any:
     return a + b
 
 
+def _inserted(repl: list | None, n: int) -> np.ndarray:
+    """Characters each of ``n`` edits inserts (its replacement's length; ``repl`` None: none replace)."""
+    if repl is None:
+        return np.zeros(n, np.int64)
+    return np.fromiter((len(x) if x else 0 for x in repl), np.int64, n)
+
+
 class ShardState:
     def __init__(self, shard: int, table: pa.Table, prior: pa.Table | None = None):
         self.shard = shard
@@ -199,8 +206,7 @@ class ShardState:
         positions = np.asarray(positions, np.int64)
         if not len(row):
             return positions.copy()
-        inserted = np.zeros(len(row), np.int64) if repl is None else \
-            np.fromiter((len(x) if x else 0 for x in repl), np.int64, len(row))
+        inserted = _inserted(repl, len(row))
         delta = end - start - inserted                    # characters each edit takes out
         total = np.cumsum(delta)
         first = np.searchsorted(row, row, side="left")    # each edit's document's first edit
@@ -318,8 +324,7 @@ class ShardState:
         end = prior.column("end").to_numpy()[edit]
         repl = cols["replacement"]
         repl = [repl[i] for i in edit.tolist()] if any(repl) else None
-        inserted = 0 if repl is None else np.fromiter((len(x) if x else 0 for x in repl), np.int64, len(edit))
-        np.subtract.at(self.cur_len, rows, end - start - inserted)
+        np.subtract.at(self.cur_len, rows, end - start - _inserted(repl, len(edit)))
         self._add_bulk(rows, start, end, repl)
         self._n_edits += len(edit)
 

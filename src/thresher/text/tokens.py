@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .normalize import _char_len, _space_len  # noqa: F401  (_char_len: tokens read UTF-8 too)
+from .normalize import _char_len, _space_len
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
