@@ -272,3 +272,36 @@ def test_records_with_their_own_source_field(tmp_path):
     docs = pq.read_table(out / "documents")
     assert {"input_file", "source", "metadata", "added"} <= set(docs.column_names)
     assert set(docs.column("input_file").to_pylist()) == {str(data)}
+
+
+
+_FAULTS = """
+import resource, sys
+import numpy as np
+import pyarrow as pa
+from thresher.engine.memory import retain_freed_memory
+applied = retain_freed_memory() if sys.argv[1] == "retain" else False
+faults = []
+for _ in range(4):   # a shard's worth of 4 MB blocks, allocated, written and freed, four times
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    blocks = [np.ones(500_000, np.int64) for _ in range(8)] + [pa.array(np.arange(500_000))
+                                                                for _ in range(8)]
+    del blocks
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(applied, pa.default_memory_pool().backend_name, sum(faults[1:]))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_retained_memory_is_reused_without_faulting_pages_in_again():
+    def run(mode):
+        out = subprocess.run([sys.executable, "-c", _FAULTS, mode], capture_output=True, text=True,
+                             check=True).stdout.split()
+        return out[0] == "True", out[1], int(out[2])
+
+    applied, pool, faults = run("retain")
+    _, default_pool, default_faults = run("default")
+    assert applied and pool == "system" and default_pool != "system"
+    pages = 3 * 16 * 4_000_000 // 4096      # the three rounds after the first, in 4 KB pages
+    assert default_faults > pages // 4, default_faults    # glibc and mimalloc hand the pages back
+    assert faults < pages // 100, (faults, default_faults)

@@ -10,6 +10,7 @@ from typing import Any, Iterable, Mapping
 from .config import RunConfig, merge, parse_config, read_toml
 from .engine.executor import Executor, make_executor
 from .engine.layout import Layout, read_json
+from .engine.memory import retain_freed_memory
 from .engine.plan import Plan
 from .engine.runner import Progress, Runner, _run_identity, auto_partitions, finish, prepare_output
 from .io.inputs import check_parquet_schema, expand_inputs
@@ -67,8 +68,11 @@ def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str]
     t0 = time.perf_counter()
     owned = executor is None
     ray = cfg.engine.engine == "ray"     # with Ray, workers = 0 means every CPU of the cluster
+    if cfg.engine.retain_memory:      # this process reads the input, and with one worker runs the tasks
+        retain_freed_memory()
     executor = executor or make_executor(cfg.engine.workers if ray else cfg.worker_count,
-                                         engine=cfg.engine.engine, ray_address=cfg.engine.ray_address)
+                                         engine=cfg.engine.engine, ray_address=cfg.engine.ray_address,
+                                         retain_memory=cfg.engine.retain_memory)
     try:
         runner = Runner(plan, files, executor, progress)
         shards = runner.run()

@@ -75,7 +75,10 @@ class InlineExecutor(Executor):
             yield task, fn(task)
 
 
-def _init_worker() -> None:
+def _init_worker(retain_memory: bool = True) -> None:
+    if retain_memory:
+        from .memory import retain_freed_memory
+        retain_freed_memory()
     # one worker = one core: keep Arrow's own thread pools out of each other's way
     import pyarrow as pa
 
@@ -90,11 +93,11 @@ def _init_worker() -> None:
 class LocalExecutor(Executor):
     """A pool of worker processes on this machine (``spawn``: no state forked from the driver)."""
 
-    def __init__(self, workers: int | None = None, *, ahead: int = 2):
+    def __init__(self, workers: int | None = None, *, ahead: int = 2, retain_memory: bool = True):
         self.workers = workers or os.cpu_count() or 1
         self._ahead = ahead
         self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_init_worker)
+                                         initializer=_init_worker, initargs=(retain_memory,))
 
     def map(self, fn, tasks):
         def wait_some(pending):
@@ -109,8 +112,12 @@ class LocalExecutor(Executor):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_executor(workers: int, *, engine: str = "local", ray_address: str = "local") -> Executor:
+def make_executor(workers: int, *, engine: str = "local", ray_address: str = "local",
+                  retain_memory: bool = True) -> Executor:
+    """The executor of ``[engine]``; with ``retain_memory`` its worker processes keep freed memory for
+    the next shard (:mod:`thresher.engine.memory`; the inline executor's process is the caller's, which
+    the caller decides for)."""
     if engine == "ray":
         from .ray_executor import RayExecutor
-        return RayExecutor(workers, address=ray_address)
-    return InlineExecutor() if workers == 1 else LocalExecutor(workers)
+        return RayExecutor(workers, address=ray_address, retain_memory=retain_memory)
+    return InlineExecutor() if workers == 1 else LocalExecutor(workers, retain_memory=retain_memory)

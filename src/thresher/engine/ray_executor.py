@@ -24,11 +24,11 @@ from .executor import Executor, _init_worker, bounded_map
 _READY = False
 
 
-def _call(fn: Callable[[Any], Any], task: Any) -> Any:
+def _call(fn: Callable[[Any], Any], task: Any, retain_memory: bool) -> Any:
     """Run one task in a Ray worker (set the worker up once per process)."""
     global _READY
     if not _READY:
-        _init_worker()
+        _init_worker(retain_memory)
         _READY = True
     return fn(task)
 
@@ -46,7 +46,7 @@ class RayExecutor(Executor):
     """Runs tasks on a Ray cluster (``address="local"``: start a Ray runtime on this machine)."""
 
     def __init__(self, workers: int | None = None, *, address: str = "local", ahead: int = 2,
-                 max_retries: int = 3):
+                 max_retries: int = 3, retain_memory: bool = True):
         ray = _import_ray()
         self._ray = ray
         self._owns = False
@@ -63,11 +63,12 @@ class RayExecutor(Executor):
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = min(workers, cpus) if workers else cpus
         self._ahead = ahead
+        self._retain_memory = retain_memory
         self._remote = ray.remote(num_cpus=1, max_retries=max_retries)(_call)
 
     def map(self, fn, tasks):
         ray = self._ray
-        return bounded_map(tasks, lambda task: self._remote.remote(fn, task),
+        return bounded_map(tasks, lambda task: self._remote.remote(fn, task, self._retain_memory),
                            lambda pending: ray.wait(list(pending), num_returns=1)[0], ray.get,
                            lambda ref: ray.cancel(ref, force=True), limit=self.workers * self._ahead)
 
