@@ -394,8 +394,17 @@ def test_text_batch_decodes_arrow_as_python(texts):
     assert [b[i] for i in range(len(texts))] == texts
 
 
+def _trigger_words():
+    from thresher.filters.boilerplate import _TRIGGERS
+    return st.sampled_from(_TRIGGERS).flatmap(lambda w: st.sampled_from([w, w.upper(), w.title()]))
+
+
+#: Lines that hold a trigger word (in any case) between random text.
+TRIGGER_LINES = st.tuples(TEXTS, _trigger_words(), TEXTS).map("".join)
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.lists(TEXTS, min_size=1, max_size=8))
+@given(st.lists(st.one_of(TEXTS, TRIGGER_LINES), min_size=1, max_size=8))
 def test_trigger_lines_are_a_superset_of_keyword_matches(lines):
     import numpy as np
     from thresher.filters.boilerplate import _KEYWORDS, _TRIGGERS, _triggers
@@ -412,6 +421,15 @@ def test_trigger_lines_are_a_superset_of_keyword_matches(lines):
             assert f == any(t in line.lower() for t in _TRIGGERS)
         if _KEYWORDS.search(line):
             assert f
+    # the line kernel's walk of the same automaton flags the same lines
+    from thresher.filters.charclass import TextBatch
+    from thresher.filters.lines import HAS_TRIGGER, line_features_batch
+    batch = TextBatch([text])
+    doc, start, _, _, _, bits = line_features_batch(batch.cp, batch.offsets, triggers=_triggers())
+    # (the kernel has no line after a final newline, nor any in an empty text)
+    assert start.tolist() == starts.tolist()[:len(start)] and len(start) >= len(lines) - 1
+    assert ((bits & HAS_TRIGGER) != 0).tolist() == flagged.tolist()[:len(start)]
+    assert not (line_features_batch(batch.cp, batch.offsets)[5] & HAS_TRIGGER).any()
 
 
 def test_measure_batch_equals_measure():

@@ -58,7 +58,8 @@ from ..steps import DocumentStep, SpanKeys, Verdicts
 from ..text.normalize import utf8_buffer
 from ..text.segment import keyed_lines
 from .charclass import TextBatch
-from .lines import ENDS_SENTENCE, HAS_ALPHA, HAS_DIGIT, HAS_LOWER, HAS_UPPER, line_features, line_features_batch
+from .lines import (ENDS_SENTENCE, HAS_ALPHA, HAS_DIGIT, HAS_LOWER, HAS_TRIGGER, HAS_UPPER, line_features,
+                    line_features_batch)
 from .triggers import TriggerAutomaton
 from .quality import check_rule_names
 
@@ -153,7 +154,8 @@ class Boilerplate(DocumentStep):
         and ``code`` (1 + index into LINE_RULES; 0: kept), rules checked in order."""
         on, c = self._on, self.config
         strs, cp, offsets = batch, batch.cp, batch.offsets
-        doc, start, end, words, longest, bits = line_features_batch(cp, offsets)
+        doc, start, end, words, longest, bits = line_features_batch(
+            cp, offsets, triggers=_triggers() if self._keywords is not None else None)
         code = np.zeros(len(start), np.int8)
         live = words > 0
 
@@ -164,11 +166,8 @@ class Boilerplate(DocumentStep):
         mark("c4_long_word", longest > c.max_word_length)
         if self._keywords is not None:
             # only lines holding a trigger word can match the keyword regex (see filters/triggers.py)
-            open_ = np.flatnonzero(live & (code == 0))
-            base = offsets[doc[open_]]
-            hit = _triggers().flag_lines(cp, base + start[open_], base + end[open_])
             ui_max = c.ui_max_words
-            for i in open_[hit].tolist():
+            for i in np.flatnonzero(live & (code == 0) & ((bits & HAS_TRIGGER) != 0)).tolist():
                 keywords = self._keywords if words[i] <= ui_max else _KEYWORDS_LONG
                 for m in keywords.finditer(strs[doc[i]], int(start[i]), int(end[i])):
                     rule = m.lastgroup

@@ -12,17 +12,39 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .charclass import code_points, flag as _flag, tables
+from .charclass import ALPHA, DIGIT, LOWER, SPACE, UPPER, code_points, flag as _flag, tables
+from .triggers import WILD, TriggerAutomaton
 
 HAS_ALPHA = 1
 HAS_LOWER = 2
 HAS_UPPER = 4
 ENDS_SENTENCE = 8
 HAS_DIGIT = 16
+HAS_TRIGGER = 32    # the line holds a trigger word of the automaton passed in (filters/triggers.py)
+
+
+
+def _line_bits() -> np.ndarray:
+    """The line bits a character of flags ``f`` (:mod:`~thresher.filters.charclass`) sets: none for
+    whitespace; HAS_UPPER only for a character that is not also lower case."""
+    out = np.zeros(128, np.int64)
+    for f in range(128):
+        if not f & SPACE:
+            out[f] = ((HAS_ALPHA if f & ALPHA else 0) | (HAS_LOWER if f & LOWER else HAS_UPPER if f & UPPER else 0)
+                      | (HAS_DIGIT if f & DIGIT else 0))
+    return out
+
+
+_LINE_BITS = _line_bits()
+_NO_SYMBOLS = np.zeros(0, np.uint8)
+_NO_STEPS = np.zeros(1, np.int32)
+_NO_ACCEPT = np.zeros(1, np.bool_)
+
 
 @numba.njit(cache=True, nogil=True)
-def _lines(cp, flags, start, end, words, longest, bits):  # pragma: no cover - compiled
+def _lines(cp, flags, sym, steps, shift, accept, start, end, words, longest, bits):  # pragma: no cover
     n = cp.shape[0]
+    n_sym = sym.shape[0]
     k = 0
     a = 0
     while a <= n:
@@ -31,25 +53,28 @@ def _lines(cp, flags, start, end, words, longest, bits):  # pragma: no cover - c
         lw = 0
         cur = 0
         fb = 0
+        row = 0
+        hit = False
         while b < n and cp[b] != 10:
-            f = _flag(cp[b], flags)
-            if f & 1:
-                cur = 0
-            else:
-                if cur == 0:
-                    nw += 1
-                cur += 1
-                if cur > lw:
-                    lw = cur
-                if f & 2:
-                    fb |= 1
-                if f & 64:
-                    fb |= 2
-                elif f & 8:
-                    fb |= 4
-                if f & 16:
-                    fb |= 16
+            c = cp[b]
+            # the trigger automaton's walk (filters/triggers.py): a chain of dependent loads, which the
+            # rest of this loop's work overlaps
+            s = sym[c] if c < n_sym else 0
+            if s == WILD:
+                hit = True
+                s = 0
+            row = steps[row + s]
+            hit |= accept[row >> shift]
+            # no branch on the character's class: whitespace and words alternate too irregularly for
+            # the branch predictor
+            f = _flag(c, flags)
+            cur = 0 if f & 1 else cur + 1
+            nw += cur == 1
+            lw = max(lw, cur)
+            fb |= _LINE_BITS[f]
             b += 1
+        if hit:
+            fb |= 32
         # sentence end: last non-space character (C4: . ! ? " and Unicode full stops), not an ellipsis;
         # a closing quote after . ! ? counts too
         e = b
@@ -86,28 +111,32 @@ def line_features(text: str):
     words = np.empty(m, np.int64)
     longest = np.empty(m, np.int64)
     bits = np.empty(m, np.int64)
-    k = _lines(cp, flags, start, end, words, longest, bits)
+    k = _lines(cp, flags, _NO_SYMBOLS, _NO_STEPS, 0, _NO_ACCEPT, start, end, words, longest, bits)
     return start[:k], end[:k], words[:k], longest[:k], bits[:k]
 
 
 @numba.njit(cache=True, nogil=True)
-def _lines_batch(cp, offsets, flags, doc, start, end, words, longest, bits):  # pragma: no cover
+def _lines_batch(cp, offsets, flags, sym, steps, shift, accept, doc, start, end, words, longest,
+                 bits):  # pragma: no cover - compiled
     k = 0
     for d in range(offsets.shape[0] - 1):
-        m = _lines(cp[offsets[d]:offsets[d + 1]], flags, start[k:], end[k:], words[k:], longest[k:],
-                   bits[k:])
+        m = _lines(cp[offsets[d]:offsets[d + 1]], flags, sym, steps, shift, accept, start[k:], end[k:], words[k:],
+                   longest[k:], bits[k:])
         doc[k:k + m] = d
         k += m
     return k
 
 
-def line_features_batch(cp: np.ndarray, offsets: np.ndarray):
-    """:func:`line_features` of every text of a batch (``cp``, ``offsets`` from
-    :func:`~thresher.filters.charclass.code_points_batch`): ``doc, start, end, words, longest, bits``,
-    with ``start``/``end`` relative to the text ``doc``."""
+def line_features_batch(cp: np.ndarray, offsets: np.ndarray, *, triggers: TriggerAutomaton | None = None):
+    """:func:`line_features` of every text of a batch (``cp``, ``offsets`` of a
+    :class:`~thresher.filters.charclass.TextBatch`): ``doc, start, end, words, longest, bits``,
+    with ``start``/``end`` relative to the text ``doc``. With ``triggers``, ``bits`` has
+    :data:`HAS_TRIGGER` where :meth:`TriggerAutomaton.flag_lines` would flag the line."""
     flags, _ = tables()
+    auto = ((triggers.sym, triggers.steps, triggers.shift, triggers.accept) if triggers
+            else (_NO_SYMBOLS, _NO_STEPS, 0, _NO_ACCEPT))
     m = int(np.count_nonzero(cp == 10)) + len(offsets) - 1
     doc = np.empty(m, np.int64)
     out = [np.empty(m, np.int64) for _ in range(5)]
-    k = _lines_batch(cp, offsets, flags, doc, *out)
+    k = _lines_batch(cp, offsets, flags, *auto, doc, *out)
     return (doc[:k], *(a[:k] for a in out))
