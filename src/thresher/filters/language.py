@@ -78,10 +78,10 @@ def _features(data, offsets, nextmove, rowbase, output, feats):  # pragma: no co
 
 
 @numba.njit(cache=True, nogil=True)
-def _score(feats, ptc, counts, touched, scores):  # pragma: no cover - compiled
+def _score(feats, ptc, counts, touched, scores, log1p):  # pragma: no cover - compiled
     """Count the features of one text (``feats``, -1: none), then add ``log1p(count) * ptc[feature]``
     for each distinct feature into ``scores``, in order of first occurrence. ``counts`` is scratch of
-    one slot per feature, all zero on entry and on return."""
+    one slot per feature, all zero on entry and on return; ``log1p`` is :func:`_log1p_table`."""
     n = 0
     for f in feats:
         if f >= 0:
@@ -92,7 +92,8 @@ def _score(feats, ptc, counts, touched, scores):  # pragma: no cover - compiled
     width = scores.shape[0]
     for t in range(n):
         f = touched[t]
-        w = np.float32(np.log1p(np.float64(counts[f])))
+        cnt = counts[f]
+        w = log1p[cnt] if cnt < log1p.shape[0] else np.float32(np.log1p(np.float64(cnt)))
         counts[f] = 0
         for c in range(width):
             scores[c] += w * ptc[f, c]
@@ -100,8 +101,18 @@ def _score(feats, ptc, counts, touched, scores):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def _log1p_table(n):  # pragma: no cover - compiled
+    """``float32(log1p(c))`` for the counts ``c < n``, computed as :func:`_score` would: a lookup
+    instead of a ``log1p`` per distinct feature (13 M of them on 34,000 webdocs texts)."""
+    out = np.empty(n, np.float32)
+    for c in range(n):
+        out[c] = np.float32(np.log1p(np.float64(c)))
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def _classify_batch(data, offsets, nextmove, rowbase, output, ptc, pc, counts, touched, alias_from,
-                    alias_to, best, best_score):  # pragma: no cover - compiled
+                    alias_to, best, best_score, log1p):  # pragma: no cover - compiled
     """Score every text ``data[offsets[d]:offsets[d + 1]]`` and keep its best class and probability:
     py3langid's naive Bayes (log probabilities plus priors, scaled by 1/sqrt(bytes), softmax), with
     aliased classes folded into their first name."""
@@ -112,7 +123,7 @@ def _classify_batch(data, offsets, nextmove, rowbase, output, ptc, pc, counts, t
     for d in range(offsets.shape[0] - 1):
         a, b = offsets[d], offsets[d + 1]
         scores[:] = 0.0
-        if _score(feats[a:b], ptc, counts, touched, scores):
+        if _score(feats[a:b], ptc, counts, touched, scores, log1p):
             scale = np.float32(1.0 / np.sqrt(max(b - a, 1)))
             top = np.float32(-np.inf)
             for c in range(k):
@@ -153,6 +164,7 @@ class Model:
         self.rowbase = np.asarray(ident.tk_row, dtype=np.int64) << 8
         self.output = np.asarray(ident.tk_output, dtype=np.int32)
         self._counts = np.zeros(self.ptc.shape[0], np.int32)
+        self._log1p = _log1p_table(4096)
         first: dict[str, int] = {}
         self.aliases = []
         for i, c in enumerate(self.classes):
@@ -174,7 +186,7 @@ class Model:
         alias_to = np.array([i for i, _ in self.aliases], np.int64)
         alias_from = np.array([j for _, j in self.aliases], np.int64)
         _classify_batch(data, offsets, self.nextmove, self.rowbase, self.output, self.ptc, self.pc,
-                        self._counts, touched, alias_from, alias_to, best, score)
+                        self._counts, touched, alias_from, alias_to, best, score, self._log1p)
         return [self.classes[i] for i in best.tolist()], score.astype(np.float64)
 
     def classify(self, text: str) -> tuple[str, float]:
