@@ -11,6 +11,11 @@
 - offsets of edited documents mapped back to the original for the whole batch at once
   (``ShardState.current_to_original``) against one ``EditedText.current_to_original`` per document,
   for the lines left after boilerplate's line rules (the map side of repeated-line counting);
+- boilerplate's trigger automaton walked inside the line-feature loop (``line_features_batch(triggers=)``)
+  against the features and then ``TriggerAutomaton.flag_lines`` over the lines with words, a pass of
+  its own;
+- pii's prefilters: the digit-led ones screened by one alternation first (``SCREENED``) against each
+  prefilter over all texts;
 - quality: ``measure_batch`` (all 29 measures), for the record.
 
 Usage: python benchmarks/kernels.py [--docs 12000] [--repeat 3]. Writes benchmarks/results/kernels.json.
@@ -26,6 +31,7 @@ import unicodedata
 import numba
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from _measure import save_results
 from filters import load
@@ -56,7 +62,8 @@ def main() -> None:
     a = ap.parse_args()
     from thresher.filters import boilerplate as bp, language, measures
     from thresher.filters.charclass import TextBatch
-    from thresher.filters.lines import line_features_batch
+    from thresher.filters.lines import HAS_TRIGGER, line_features_batch
+    from thresher.filters.pii import PREFILTERS, SCREENED, PiiConfig, PiiFilter
 
     texts = [d["text"] for d in load(a.docs)]
     report: dict = {"docs": len(texts), "mb": round(sum(len(t.encode()) for t in texts) / 1e6, 1)}
@@ -74,12 +81,36 @@ def main() -> None:
     report["language_walk_s"] = {"lockstep_4": best(lambda: language._features(*args, lockstep), a.repeat),
                                  "one_at_a_time": best(lambda: _walk_one_at_a_time(*args, plain), a.repeat)}
 
-    batch = TextBatch(pa.array(texts, pa.large_string()))
+    arr = pa.array(texts, pa.large_string())
+    batch = TextBatch(arr)
     doc, start, end, words, _, _ = line_features_batch(batch.cp, batch.offsets)
     live = np.flatnonzero(words > 0)
     base = batch.offsets[doc[live]]
     hit = live[bp._triggers().flag_lines(batch.cp, base + start[live], base + end[live])]
     lines = [(batch[int(doc[i])], int(start[i]), int(end[i])) for i in hit]
+    trig = bp._triggers()
+
+    def features_then_flags():
+        f = line_features_batch(batch.cp, batch.offsets)
+        on = np.flatnonzero(f[3] > 0)
+        at = batch.offsets[f[0][on]]
+        return f, trig.flag_lines(batch.cp, at + f[1][on], at + f[2][on])
+
+    fused = line_features_batch(batch.cp, batch.offsets, triggers=trig)
+    assert np.array_equal((fused[5][live] & HAS_TRIGGER) != 0, features_then_flags()[1])
+    report["line_flags_s"] = {
+        "fused": best(lambda: line_features_batch(batch.cp, batch.offsets, triggers=trig), a.repeat),
+        "features_then_flag_lines": best(features_then_flags, a.repeat)}
+
+    pii = PiiFilter(PiiConfig(cards=True))
+    screened = [k for *_, k in pii._kinds if k in SCREENED]
+    assert [m.tolist() for m in pii._prefilter_masks(arr)] == [
+        pc.match_substring_regex(arr, PREFILTERS[k]).to_numpy(zero_copy_only=False).tolist() for *_, k in pii._kinds]
+    report["pii_prefilters_s"] = {
+        "kinds": screened,
+        "screened": best(lambda: pii._prefilter_masks(arr), a.repeat),
+        "each_over_all": best(lambda: [pc.match_substring_regex(arr, PREFILTERS[k]) for *_, k in pii._kinds],
+                              a.repeat)}
     no_lookahead = re.compile(bp._KEYWORDS.pattern.split(")(?:", 1)[1][:-1], re.IGNORECASE)
 
     def scan(rx):

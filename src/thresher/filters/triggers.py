@@ -7,8 +7,9 @@ scans one ``str`` per call; this module turns the same automaton into a full tra
 numba kernel can flag the lines of a whole shard in one pass over its code points (one table lookup per
 character). ``boilerplate`` walks it inside the line-feature loop (:func:`thresher.filters.lines.
 line_features_batch` with ``triggers``), where the rest of the loop's work hides the walk's chain of
-dependent loads: 0.75 s for features and flags of all 178 M characters of webdocs, against 0.65 s for
-the features alone plus 0.70-0.79 s for :meth:`TriggerAutomaton.flag_lines` as a pass of its own.
+dependent loads: 0.17 s for features and flags of 12,000 webdocs texts, against 0.32 s for the
+features and then :meth:`TriggerAutomaton.flag_lines` as a pass of its own (``python
+benchmarks/kernels.py``).
 Written by hand because no library exposes an Aho-Corasick automaton as arrays.
 
 Case: ASCII letters are folded to lower case. The four non-ASCII characters that Python's
