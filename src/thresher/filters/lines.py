@@ -23,15 +23,14 @@ HAS_DIGIT = 16
 HAS_TRIGGER = 32    # the line holds a trigger word of the automaton passed in (filters/triggers.py)
 
 
-
 def _line_bits() -> np.ndarray:
     """The line bits a character of flags ``f`` (:mod:`~thresher.filters.charclass`) sets: none for
     whitespace; HAS_UPPER only for a character that is not also lower case."""
     out = np.zeros(128, np.int64)
     for f in range(128):
         if not f & SPACE:
-            out[f] = ((HAS_ALPHA if f & ALPHA else 0) | (HAS_LOWER if f & LOWER else HAS_UPPER if f & UPPER else 0)
-                      | (HAS_DIGIT if f & DIGIT else 0))
+            case = HAS_LOWER if f & LOWER else HAS_UPPER if f & UPPER else 0
+            out[f] = (HAS_ALPHA if f & ALPHA else 0) | case | (HAS_DIGIT if f & DIGIT else 0)
     return out
 
 
@@ -74,7 +73,7 @@ def _lines(cp, flags, sym, steps, shift, accept, start, end, words, longest, bit
             fb |= _LINE_BITS[f]
             b += 1
         if hit:
-            fb |= 32
+            fb |= HAS_TRIGGER
         # sentence end: last non-space character (C4: . ! ? " and Unicode full stops), not an ellipsis;
         # a closing quote after . ! ? counts too
         e = b

@@ -85,8 +85,8 @@ class TriggerAutomaton:
         self.accept = np.array(accept, dtype=np.bool_)
         # the same table for the line kernel's walk: rows padded to a power of two, each entry the next
         # state's row offset, so one step is an add and a load (``row = steps[row + symbol]``);
-        # ``accept_row[row >> shift]`` says whether a pattern ends there
-        self.shift = max(int(n_sym - 1).bit_length(), 0)
+        # ``accept[row >> shift]`` says whether a pattern ends there
+        self.shift = (n_sym - 1).bit_length()
         padded = np.zeros((len(goto), 1 << self.shift), np.int32)
         padded[:, :n_sym] = trans << self.shift
         self.steps = padded.ravel()
