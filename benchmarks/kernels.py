@@ -5,7 +5,9 @@
 - language: the byte n-gram DFA walked over four texts in lockstep (``language._features``) against one
   text at a time (a plain walk, here);
 - boilerplate: the keyword regex with its first-character lookahead against the same alternation
-  without it, over the lines the trigger automaton passes to it (and the matches compared);
+  without it, over the lines the trigger automaton passes to it (and the matches compared); and, for
+  lines too long for ``ui_phrase``, the regex over those with a marked trigger word (``HAS_MARKED``)
+  against all flagged (and the matching lines compared);
 - boilerplate's line keys: one fused pass (``segment.keyed_lines``: lines, their canonical bytes, their
   hashes) against segmenting (``paragraphs(mode="lines")``) and then ``span_fingerprints``;
 - offsets of edited documents mapped back to the original for the whole batch at once
@@ -62,7 +64,7 @@ def main() -> None:
     a = ap.parse_args()
     from thresher.filters import boilerplate as bp, language, measures
     from thresher.filters.charclass import TextBatch
-    from thresher.filters.lines import HAS_TRIGGER, line_features_batch
+    from thresher.filters.lines import HAS_MARKED, HAS_TRIGGER, line_features_batch
     from thresher.filters.pii import PREFILTERS, SCREENED, PiiConfig, PiiFilter
 
     texts = [d["text"] for d in load(a.docs)]
@@ -119,6 +121,19 @@ def main() -> None:
     assert scan(bp._KEYWORDS) == scan(no_lookahead)
     report["keyword_regex_s"] = {"lines": len(lines), "lookahead": best(lambda: scan(bp._KEYWORDS), a.repeat),
                                  "without": best(lambda: scan(no_lookahead), a.repeat)}
+
+    # lines too long for ui_phrase go through the regex only with a marked (not ui_phrase) trigger word
+    ui_max = bp.BoilerplateConfig().ui_max_words
+    long_hit = [i for i in hit.tolist() if fused[3][i] > ui_max]
+    marked = [i for i in long_hit if fused[5][i] & HAS_MARKED]
+
+    def scan_long(idx):
+        return [i for i in idx if bp._KEYWORDS_LONG.search(batch[int(doc[i])], int(start[i]), int(end[i]))]
+
+    assert scan_long(marked) == scan_long(long_hit)
+    report["long_line_keywords_s"] = {"flagged": len(long_hit), "marked": len(marked),
+                                      "marked_only": best(lambda: scan_long(marked), a.repeat),
+                                      "all_flagged": best(lambda: scan_long(long_hit), a.repeat)}
     from thresher.text.normalize import span_fingerprints, utf8_buffer
     from thresher.text.segment import keyed_lines, paragraphs
 

@@ -434,6 +434,16 @@ def test_trigger_lines_are_a_superset_of_keyword_matches(lines):
     assert start.tolist() == starts.tolist()[:len(start)] and len(start) >= len(lines) - 1
     assert ((bits & HAS_TRIGGER) != 0).tolist() == flagged.tolist()[:len(start)]
     assert not (line_features_batch(batch.cp, batch.offsets)[5] & HAS_TRIGGER).any()
+    # marked: the words of the rules other than ui_phrase, all a line too long for ui_phrase can match
+    from thresher.filters.boilerplate import _KEYWORDS_LONG, _UI
+    from thresher.filters.lines import HAS_MARKED
+    for line, b in zip(lines, bits.tolist()):
+        if any(c in line for c in wild):
+            assert b & HAS_MARKED
+        elif line.isascii():
+            assert bool(b & HAS_MARKED) == any(t in line.lower() for t in _TRIGGERS if t not in _UI)
+        if _KEYWORDS_LONG.search(line):
+            assert b & HAS_MARKED
 
 
 def test_measure_batch_equals_measure():

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from .charclass import ALPHA, DIGIT, LOWER, SPACE, UPPER, code_points, flag as _flag, tables
-from .triggers import WILD, TriggerAutomaton
+from .triggers import ANY, MARKED, WILD, TriggerAutomaton
 
 HAS_ALPHA = 1
 HAS_LOWER = 2
@@ -21,6 +21,7 @@ HAS_UPPER = 4
 ENDS_SENTENCE = 8
 HAS_DIGIT = 16
 HAS_TRIGGER = 32    # the line holds a trigger word of the automaton passed in (filters/triggers.py)
+HAS_MARKED = 64     # ... and one of the automaton's marked trigger words (or a wild character)
 
 
 def _line_bits() -> np.ndarray:
@@ -37,7 +38,7 @@ def _line_bits() -> np.ndarray:
 _LINE_BITS = _line_bits()
 _NO_SYMBOLS = np.zeros(0, np.uint8)
 _NO_STEPS = np.zeros(1, np.int32)
-_NO_ACCEPT = np.zeros(1, np.bool_)
+_NO_ACCEPT = np.zeros(1, np.uint8)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -53,14 +54,14 @@ def _lines(cp, flags, sym, steps, shift, accept, start, end, words, longest, bit
         cur = 0
         fb = 0
         row = 0
-        hit = False
+        hit = 0
         while b < n and cp[b] != 10:
             c = cp[b]
             # the trigger automaton's walk (filters/triggers.py): a chain of dependent loads, which the
             # rest of this loop's work overlaps
             s = sym[c] if c < n_sym else 0
             if s == WILD:
-                hit = True
+                hit = ANY | MARKED
                 s = 0
             row = steps[row + s]
             hit |= accept[row >> shift]
@@ -72,8 +73,10 @@ def _lines(cp, flags, sym, steps, shift, accept, start, end, words, longest, bit
             lw = max(lw, cur)
             fb |= _LINE_BITS[f]
             b += 1
-        if hit:
+        if hit & ANY:
             fb |= HAS_TRIGGER
+        if hit & MARKED:
+            fb |= HAS_MARKED
         # sentence end: last non-space character (C4: . ! ? " and Unicode full stops), not an ellipsis;
         # a closing quote after . ! ? counts too
         e = b
@@ -130,7 +133,8 @@ def line_features_batch(cp: np.ndarray, offsets: np.ndarray, *, triggers: Trigge
     """:func:`line_features` of every text of a batch (``cp``, ``offsets`` of a
     :class:`~thresher.filters.charclass.TextBatch`): ``doc, start, end, words, longest, bits``,
     with ``start``/``end`` relative to the text ``doc``. With ``triggers``, ``bits`` has
-    :data:`HAS_TRIGGER` where :meth:`TriggerAutomaton.flag_lines` would flag the line."""
+    :data:`HAS_TRIGGER` where :meth:`TriggerAutomaton.flag_lines` would flag the line, and
+    :data:`HAS_MARKED` where the line holds one of its marked words (or a wild character)."""
     flags, _ = tables()
     auto = ((triggers.sym, triggers.steps, triggers.shift, triggers.accept) if triggers
             else (_NO_SYMBOLS, _NO_STEPS, 0, _NO_ACCEPT))

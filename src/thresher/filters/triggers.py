@@ -27,19 +27,26 @@ import numpy as np
 #: Characters matched case-insensitively to an ASCII letter by Python's ``re`` (see module docstring).
 _WILD_CHARS = (0x0130, 0x0131, 0x017F, 0x212A)
 WILD = 255
+#: ``accept`` bits: some pattern ends here; a marked pattern ends here.
+ANY = 1
+MARKED = 2
 
 
 class TriggerAutomaton:
     """A case-insensitive multi-pattern matcher over ASCII patterns, as arrays for the kernels.
 
     ``sym[cp]`` maps a code point below ``len(sym)`` to its symbol (0: in no pattern, ``WILD``: flag
-    unconditionally); ``trans[state, symbol]`` is the next state; ``accept[state]`` whether a pattern
-    ends there."""
+    unconditionally); ``trans[state, symbol]`` is the next state; ``accept[state]`` which patterns end
+    there: :data:`ANY` for every pattern, plus :data:`MARKED` for one of ``marked`` (a subset of
+    ``patterns`` whose hits a caller wants told apart)."""
 
-    def __init__(self, patterns: tuple[str, ...]):
+    def __init__(self, patterns: tuple[str, ...], *, marked: tuple[str, ...] = ()):
         words = sorted({p.lower() for p in patterns})
         if not words or any(not w.isascii() or not w for w in words):
             raise ValueError("trigger patterns must be non-empty ASCII strings")
+        strong = {p.lower() for p in marked}
+        if not strong <= set(words):
+            raise ValueError(f"marked trigger patterns not among the patterns: {sorted(strong - set(words))}")
         alphabet = sorted({ch for w in words for ch in w})
         sym = np.zeros(max(_WILD_CHARS) + 1, np.uint8)
         for i, ch in enumerate(alphabet, 1):
@@ -51,17 +58,17 @@ class TriggerAutomaton:
         n_sym = len(alphabet) + 1
         # trie
         goto: list[dict[int, int]] = [{}]
-        accept = [False]
+        accept = [0]
         for w in words:
             s = 0
             for ch in w:
                 c = int(sym[ord(ch)])
                 if c not in goto[s]:
                     goto.append({})
-                    accept.append(False)
+                    accept.append(0)
                     goto[s][c] = len(goto) - 1
                 s = goto[s][c]
-            accept[s] = True
+            accept[s] |= ANY | (MARKED if w in strong else 0)
         # breadth-first: failure links folded into a full transition table
         trans = np.zeros((len(goto), n_sym), np.int32)
         fail = [0] * len(goto)
@@ -71,7 +78,7 @@ class TriggerAutomaton:
             queue.append(t)
         while queue:
             s = queue.popleft()
-            accept[s] = accept[s] or accept[fail[s]]
+            accept[s] |= accept[fail[s]]
             for c in range(n_sym):
                 t = goto[s].get(c)
                 if t is None:
@@ -82,10 +89,10 @@ class TriggerAutomaton:
                     queue.append(t)
         self.sym = sym
         self.trans = trans
-        self.accept = np.array(accept, dtype=np.bool_)
+        self.accept = np.array(accept, dtype=np.uint8)
         # the same table for the line kernel's walk: rows padded to a power of two, each entry the next
         # state's row offset, so one step is an add and a load (``row = steps[row + symbol]``);
-        # ``accept[row >> shift]`` says whether a pattern ends there
+        # ``accept[row >> shift]`` says which patterns end there
         self.shift = (n_sym - 1).bit_length()
         padded = np.zeros((len(goto), 1 << self.shift), np.int32)
         padded[:, :n_sym] = trans << self.shift
