@@ -386,6 +386,20 @@ def test_batch_decides_as_each_document_on_random_text(texts):
         assert [v.verdict(i) for i in range(len(texts))] == [step.process(Document("d", t, "s")) for t in texts]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["[", "]", "[1]", "1", "\u0663", "\U0001d7ce", "\u00b2", "edit", "EDIT",
+                                          "Edit", "citation needed", "CITATION Needed", "[Citation needed]", "[EDIT]", "c", "e", "x", " ",
+                                          "\n"]), max_size=30).map("".join), max_size=6))
+def test_wiki_citations_are_every_match_of_the_regex(texts):
+    # every line rule off, so every marker is removed: the screen before the regex must not miss one
+    import pyarrow as pa
+    from thresher.filters.boilerplate import _WIKI_CITATION, LINE_RULES
+    step = Boilerplate(BoilerplateConfig(repeated_min_docs=0, skip=LINE_RULES))
+    v = step.process_batch(pa.array(texts, pa.large_string()))
+    for i, t in enumerate(texts):
+        assert [(c.start, c.end) for c in v.verdict(i) or []] == [m.span() for m in _WIKI_CITATION.finditer(t)]
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(TEXTS, max_size=5))
 def test_text_batch_decodes_arrow_as_python(texts):

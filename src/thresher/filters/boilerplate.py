@@ -57,7 +57,7 @@ from ..documents import Cut, Document
 from ..steps import DocumentStep, SpanKeys, Verdicts
 from ..text.normalize import utf8_buffer
 from ..text.segment import keyed_lines
-from .charclass import TextBatch
+from .charclass import DIGIT, TextBatch, tables
 from .lines import (ENDS_SENTENCE, HAS_ALPHA, HAS_DIGIT, HAS_LOWER, HAS_MARKED, HAS_TRIGGER, HAS_UPPER,
                     line_features, line_features_batch)
 from .triggers import TriggerAutomaton
@@ -105,6 +105,7 @@ def _triggers() -> TriggerAutomaton:
 
 
 _WIKI_CITATION = re.compile(r"\[\d{1,3}\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
+_WIKI_LEADS = np.array([ord(c) for c in "cCeE"], np.uint32)
 _COUNTER = re.compile(r"\d[\d,.]{0,15}\s{0,3}(?:likes?|comments?|shares?|views?|replies|reply|reviews?|"
                       r"votes?|followers?|retweets?|points?|answers?)|(?:likes?|comments?|shares?|views?|"
                       r"replies|reviews?|votes?|followers?|answers?)\s{0,3}[:(]?\s{0,3}\d[\d,.]{0,15}\)?",
@@ -217,8 +218,15 @@ class Boilerplate(DocumentStep):
         """C4's citation markers, except inside lines already removed."""
         first_line = np.searchsorted(doc, np.arange(len(batch) + 1))
         rows, starts, ends = [], [], []
-        bracket = np.flatnonzero(batch.cp == ord("["))
-        for t in np.unique(np.searchsorted(batch.offsets, bracket, side="right") - 1).tolist():
+        cp = batch.cp
+        bracket = np.flatnonzero(cp == ord("["))
+        # a marker is "[" then a digit, "e" or "c" (in either case; no other character matches these
+        # under re.IGNORECASE): only texts with such a pair go to the regex
+        after = cp[np.minimum(bracket + 1, len(cp) - 1)]
+        flags, _ = tables()
+        lead = ((after >= 0x10000) | ((flags[np.minimum(after, 0xFFFF)] & DIGIT) != 0)
+                | np.isin(after, _WIKI_LEADS))
+        for t in np.unique(np.searchsorted(batch.offsets, bracket[lead], side="right") - 1).tolist():
             text = batch[t]
             marks = [(m.start(), m.end()) for m in _WIKI_CITATION.finditer(text)]
             if not marks:
