@@ -20,6 +20,18 @@ EXAMPLES = ROOT / "examples"
 SHARED = Path(os.environ.get("THRESHER_SHARED", ROOT.parent / "shared"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_dir(tmp_path_factory):
+    """Derived-array caches (thresher.cache) in the session's temporary folder, not the user's home."""
+    old = os.environ.get("THRESHER_CACHE_DIR")
+    os.environ["THRESHER_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("THRESHER_CACHE_DIR")
+    else:
+        os.environ["THRESHER_CACHE_DIR"] = old
+
+
 def shared_path(*parts: str) -> Path:
     """A path in ../shared; the test skips with a message where it is absent (a user's clone)."""
     p = SHARED.joinpath(*parts)
