@@ -148,3 +148,30 @@ def test_shard_offset_map_equals_edited_text(case):
         expect += e.current_to_original(np.arange(n)).tolist()
     got = state.current_to_original(np.array(rows, np.int64), np.array(positions, np.int64))
     assert got.tolist() == expect
+
+
+def test_shard_removal_rows_survive_bulk_single_and_the_next_pass():
+    """Rows a batched step records as arrays, rows recorded one by one, and a pass loaded from them all
+    give the same removal rows and current texts."""
+    from thresher.engine.shard import ShardState, StepStats
+    from thresher.filters.pii import PiiFilter
+
+    texts = ["mail a@b.org or c@d.org now", "nothing here", "call 10.0.0.1 please", "drop me"]
+    table = pa.table({"id": ["a", "b", "c", "d"], "text": pa.array(texts, pa.large_string()),
+                      "source": ["s1", "s1", "s2", "s2"], "_len": [len(t) for t in texts]})
+    state = ShardState(3, table)
+    state.apply_batch(PiiFilter(), StepStats())            # bulk: arrays, with replacements
+    state.drop(3, "t", "gone", StepStats(), value=0.5)     # one row
+    state.remove_original(1, [(0, 8)], "t", "cut", StepStats(), dup_of_id="x", similarity=0.9)
+    got = state.removals().to_pylist()
+    assert [(r["doc_id"], r["start"], r["end"], r["reason"], r["replacement"], r["_drop"]) for r in got] == [
+        ("a", 5, 12, "pii_email", "<EMAIL>", False), ("a", 16, 23, "pii_email", "<EMAIL>", False),
+        ("b", 0, 8, "cut", None, False), ("c", 5, 13, "pii_ip", "<IP_ADDRESS>", False), ("d", 0, 7, "gone", None, True)]
+    assert got[0]["step"] == "pii" and got[0]["source"] == "s1" and got[0]["value"] is None
+    assert got[0]["_key"] == (3 << 32) and got[3]["_key"] == (3 << 32) | 2
+    assert (got[2]["dup_of_id"], got[2]["similarity"], got[4]["value"]) == ("x", 0.9, 0.5)
+    current = state.current_texts(np.arange(3)).to_pylist()
+    assert current == ["mail <EMAIL> or <EMAIL> now", "here", "call <IP_ADDRESS> please"]
+    again = ShardState(3, table, prior=state.removals())
+    assert again.removals().equals(state.removals())
+    assert again.current_texts(np.arange(3)).to_pylist() == current and not again.alive[3]
