@@ -166,7 +166,8 @@ def test_shard_removal_rows_survive_bulk_single_and_the_next_pass():
     got = state.removals().to_pylist()
     assert [(r["doc_id"], r["start"], r["end"], r["reason"], r["replacement"], r["_drop"]) for r in got] == [
         ("a", 5, 12, "pii_email", "<EMAIL>", False), ("a", 16, 23, "pii_email", "<EMAIL>", False),
-        ("b", 0, 8, "cut", None, False), ("c", 5, 13, "pii_ip", "<IP_ADDRESS>", False), ("d", 0, 7, "gone", None, True)]
+        ("b", 0, 8, "cut", None, False), ("c", 5, 13, "pii_ip", "<IP_ADDRESS>", False),
+        ("d", 0, 7, "gone", None, True)]
     assert got[0]["step"] == "pii" and got[0]["source"] == "s1" and got[0]["value"] is None
     assert got[0]["_key"] == (3 << 32) and got[3]["_key"] == (3 << 32) | 2
     assert (got[2]["dup_of_id"], got[2]["similarity"], got[4]["value"]) == ("x", 0.9, 0.5)

@@ -73,10 +73,10 @@ def cached_arrays(name: str, key: str, build: Callable[[], tuple[dict[str, np.nd
     arrays, meta = build()
     try:
         _store(folder, arrays, meta)
-    except OSError as exc:
-        log.debug("cache folder %s not writable (%s); not cached", folder, exc)
+        return _load(folder)      # mapped, so that this process too shares the pages
+    except (OSError, ValueError, KeyError) as exc:
+        log.debug("cache folder %s not usable (%s); not cached", folder, exc)
         return arrays, meta
-    return _load(folder)
 
 
 def _load(folder: Path) -> tuple[dict[str, np.ndarray], dict]:

@@ -375,7 +375,8 @@ class ShardState:
 
     def removals(self) -> pa.Table:
         """All removal rows of this shard, in document order then offset order."""
-        return self.rows.table().sort_by([("_key", "ascending"), ("start", "ascending"), ("end", "ascending")])
+        order = [("_key", "ascending"), ("start", "ascending"), ("end", "ascending")]
+        return self.rows.table().sort_by(order)
 
     # -- steps -------------------------------------------------------------------------------------
     def _begin(self, stats: StepStats) -> float:
@@ -463,7 +464,8 @@ class ShardState:
             f_value = value[fresh]
             stats.removed_many(reasons, f_code, (f_end - f_start).astype(np.float64), f_value)
             self._record_many(f_rows, f_start, f_end, step.name, reasons, f_code, repl, f_value)
-            self._add_bulk(f_rows, f_start, f_end, [repl[c] for c in f_code.tolist()] if any(repl) else None)
+            f_repl = [repl[c] for c in f_code.tolist()] if any(repl) else None
+            self._add_bulk(f_rows, f_start, f_end, f_repl)
             touched.extend(np.unique(f_rows).tolist())
         if touched:
             self._update_touched(np.sort(np.array(touched, np.int64)), step.name, stats)

@@ -221,7 +221,8 @@ class Boilerplate(DocumentStep):
         cp = batch.cp
         bracket = np.flatnonzero(cp == ord("["))
         # a marker is "[" then a digit, "e" or "c" (in either case; no other character matches these
-        # under re.IGNORECASE): only texts with such a pair go to the regex
+        # under re.IGNORECASE): only texts with such a pair go to the regex. "A digit" is taken wide:
+        # isnumeric() (a superset of \d) or any code point above the flags table (U+FFFF)
         after = cp[np.minimum(bracket + 1, len(cp) - 1)]
         flags, _ = tables()
         lead = ((after >= 0x10000) | ((flags[np.minimum(after, 0xFFFF)] & DIGIT) != 0)

@@ -21,7 +21,7 @@ HAS_UPPER = 4
 ENDS_SENTENCE = 8
 HAS_DIGIT = 16
 HAS_TRIGGER = 32    # the line holds a trigger word of the automaton passed in (filters/triggers.py)
-HAS_MARKED = 64     # ... and one of the automaton's marked trigger words (or a wild character)
+HAS_MARKED = 64     # the line holds one of the automaton's marked trigger words (or a wild character)
 
 
 def _line_bits() -> np.ndarray:
@@ -61,7 +61,7 @@ def _lines(cp, flags, sym, steps, shift, accept, start, end, words, longest, bit
             # rest of this loop's work overlaps
             s = sym[c] if c < n_sym else 0
             if s == WILD:
-                hit = ANY | MARKED
+                hit |= ANY | MARKED
                 s = 0
             row = steps[row + s]
             hit |= accept[row >> shift]
