@@ -18,7 +18,9 @@
   its own;
 - pii's prefilters: the digit-led ones screened by one alternation first (``SCREENED``) against each
   prefilter over all texts;
-- quality: ``measure_batch`` (all 29 measures), for the record.
+- quality: ``measure_batch`` (all 29 measures), for the record;
+- the language model converted from py3langid's file (``language.Model`` without a cache) against
+  memory-mapped from the cache (``thresher.cache``).
 
 Usage: python benchmarks/kernels.py [--docs 12000] [--repeat 3]. Writes benchmarks/results/kernels.json.
 """
@@ -175,6 +177,23 @@ def main() -> None:
 
     measures.measure_batch(batch.cp[:100], batch.offsets[:2])
     report["measure_batch_s"] = best(lambda: measures.measure_batch(batch.cp, batch.offsets), a.repeat)
+
+    # the language model converted from py3langid's file against mapped from the cache (thresher.cache)
+    import os
+    import tempfile
+    before = os.environ.get("THRESHER_CACHE_DIR")
+    with tempfile.TemporaryDirectory() as cache:
+        def model_in(where: str):
+            os.environ["THRESHER_CACHE_DIR"] = where
+            return language.Model()
+        cached = model_in(cache)
+        assert cached.classes == model_in("").classes and not cached.ptc.flags.writeable
+        report["language_model_s"] = {"converted": best(lambda: model_in(""), a.repeat),
+                                      "from_cache": best(lambda: model_in(cache), a.repeat)}
+    if before is None:
+        os.environ.pop("THRESHER_CACHE_DIR")
+    else:
+        os.environ["THRESHER_CACHE_DIR"] = before
     save_results("kernels", report)
 
 

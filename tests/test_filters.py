@@ -268,12 +268,13 @@ def test_compiled_model_decides_as_py3langid():
     texts = sample_texts()[1:] + [PROSE, "Ceci est une phrase en français, écrite pour le test.",
                                   "Dies ist ein deutscher Satz über das Wetter.", "これは日本語の文です。",
                                   "SHOUTING IN CAPITALS ABOUT THE WEATHER", "12345 !!! ???"]
+    py3langid = _identifier()
     for t in texts:
-        ours, ref = model().classify(t[:2000]), _identifier().classify(t[:2000])
+        ours, ref = model().classify(t[:2000]), py3langid.classify(t[:2000])
         assert ours[0] == ref[0] and ours[1] == pytest.approx(ref[1], abs=1e-4), t[:60]
     # features counted more often than the kernel's log1p table reaches (4,096)
     for t in ("a" * 6000, "the " * 2500 + PROSE):
-        ours, ref = model().classify(t), _identifier().classify(t)
+        ours, ref = model().classify(t), py3langid.classify(t)
         assert ours[0] == ref[0] and ours[1] == pytest.approx(ref[1], abs=1e-4), t[:60]
 
 

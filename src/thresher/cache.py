@@ -2,8 +2,8 @@
 deriving them again.
 
 The language model is the case: py3langid ships it as an xz-compressed ``.npz`` (4.6 MB) that takes
-~0.6 s to decompress and convert into the kernels' arrays (~100 MB), in the CLI and again in every
-worker process. :func:`cached_arrays` stores the converted arrays once as ``.npy`` files and later
+0.34 s to decompress and convert into the kernels' arrays (~100 MB), in the CLI and again in every
+worker process; mapped from the cache, 0.002 s (``python benchmarks/kernels.py``, ``language_model_s``). :func:`cached_arrays` stores the converted arrays once as ``.npy`` files and later
 opens them with ``mmap_mode="r"``, so processes share the pages instead of each holding a copy.
 
 Invalidation: an entry's folder is named by the XXH3-64 of everything it is derived from (the source

@@ -72,6 +72,12 @@ def _ints(table: pa.Table, column: str) -> np.ndarray:
     return col.to_numpy()
 
 
+def _replacements(table: pa.Table, rows: np.ndarray) -> list | None:
+    """The ``replacement`` of removal rows ``rows`` of ``table``; None when no row of it replaces."""
+    col = table.column("replacement")
+    return None if col.null_count == len(col) else col.take(pa.array(rows, pa.int64())).to_pylist()
+
+
 class StepStats:
     """Counters of one step on one shard; merged across shards by addition."""
 
@@ -242,9 +248,7 @@ class ShardState:
             start = _ints(r, "start")[keep]
             order = np.lexsort((start, row))
             end = _ints(r, "end")[keep][order]
-            replacement = r.column("replacement")
-            repl = (None if replacement.null_count == len(replacement)
-                    else replacement.take(pa.array(np.flatnonzero(keep)[order])).to_pylist())
+            repl = _replacements(r, np.flatnonzero(keep)[order])
             self._edit_cache = (self._n_edits, row[order], start[order], end, repl)
         return self._edit_cache[1:]
 
@@ -366,9 +370,7 @@ class ShardState:
         rows = rows[edit]
         start = _ints(prior, "start")[edit]
         end = _ints(prior, "end")[edit]
-        replacement = prior.column("replacement")
-        repl = (None if replacement.null_count == len(replacement)
-                else replacement.take(pa.array(edit)).to_pylist())
+        repl = _replacements(prior, edit)
         np.subtract.at(self.cur_len, rows, end - start - _inserted(repl, len(edit)))
         self._add_bulk(rows, start, end, repl)
         self._n_edits += len(edit)

@@ -178,7 +178,7 @@ class Boilerplate(DocumentStep):
                 keywords = self._keywords if short[i] else _KEYWORDS_LONG
                 for m in keywords.finditer(strs[doc[i]], int(start[i]), int(end[i])):
                     rule = m.lastgroup
-                    if on[rule] and (rule != "ui_phrase" or words[i] <= ui_max):
+                    if on[rule] and (rule != "ui_phrase" or short[i]):
                         code[i] = _CODE[rule]
                         break
         mark("uppercase", ((bits & HAS_UPPER) != 0) & ((bits & HAS_LOWER) == 0))

@@ -34,12 +34,6 @@ from ..errors import ConfigError
 from ..steps import DocumentStep, Verdicts
 
 
-@functools.cache
-def _identifier():
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
 #: Bumped whenever :func:`_model_arrays` changes what it derives (the cache key includes it).
 _MODEL_FORMAT = "1"
 
@@ -49,6 +43,13 @@ def _model_file():
     return MODEL_DIR / MODEL_FILE
 
 
+def _identifier():
+    """py3langid's own classifier over its packaged model: the source of :func:`_model_arrays`, and the
+    reference the tests compare the compiled model with."""
+    from py3langid.langid import LanguageIdentifier
+    return LanguageIdentifier.from_model_file(_model_file(), norm_probs=True)
+
+
 def _model_key() -> str:
     """What the converted model is derived from: py3langid's model file and version, and our format."""
     from importlib.metadata import version
@@ -56,10 +57,9 @@ def _model_key() -> str:
 
 
 def _model_arrays() -> tuple[dict[str, np.ndarray], dict]:
-    """py3langid's model as the kernels' arrays (~0.6 s: its xz-compressed file is decompressed and
+    """py3langid's model as the kernels' arrays (0.34 s: its xz-compressed file is decompressed and
     converted; :func:`thresher.cache.cached_arrays` keeps the result for the next process)."""
-    from py3langid.langid import LanguageIdentifier
-    ident = LanguageIdentifier.from_model_file(_model_file(), norm_probs=True)
+    ident = _identifier()
     return {"ptc": np.asarray(ident.nb_ptc, dtype=np.float32),
             "pc": np.asarray(ident.nb_pc, dtype=np.float32),
             "nextmove": np.asarray(ident.tk_nextmove, dtype=np.int32),
@@ -182,7 +182,8 @@ class Model:
     walk and score accumulation instead of py3langid's per-byte Python loop and gathered matrix product:
     the same decisions and scores to 1e-4 (tested against ``py3langid.classify``), several times faster.
     The model arrays come from py3langid's own loader, converted once and then memory-mapped from the
-    cache (:mod:`thresher.cache`): 0.63 s -> 0.01 s a process."""
+    cache (:mod:`thresher.cache`): 0.34 s -> 0.002 s (``python benchmarks/kernels.py``,
+    ``language_model_s``)."""
 
     def __init__(self) -> None:
         arrays, meta = cached_arrays("language", _model_key(), _model_arrays)
