@@ -7,7 +7,12 @@ Both tools see the same documents of ``../shared/bench/webdocs`` in one process:
   the step is batched, ``process`` per document otherwise), then the four chained as the engine
   chains them (each step sees the previous one's output);
 - thresher end to end: ``thresher run --steps boilerplate,quality,language,pii`` with 1 and 2 workers
-  (reading, sharding, writing included), median of ``--repeat`` runs;
+  (reading, sharding, writing included), median of ``--repeat`` runs; then the same on the documents
+  written twice into one input, so that ``marginal_mb_per_s_per_worker`` (the second copy's megabytes
+  over the seconds it added) is the rate once the fixed costs (start-up, worker processes, the last
+  shard's tail) are paid. The copies are whole documents, so every step does the same work on them,
+  except that corpus-learned boilerplate counts each line twice as often (``docs_out`` doubles exactly
+  on webdocs);
 - datatrove 0.10.1: ``C4QualityFilter`` (line rules; the closest to ``boilerplate``),
   ``GopherQualityFilter`` + ``GopherRepetitionFilter`` + ``FineWebQualityFilter`` (= ``quality``) and
   ``PIIFormatter`` (e-mail and IP, = ``pii``), each over fresh copies of the documents. datatrove's
@@ -148,12 +153,13 @@ def datatrove_in_process(docs: list[dict]) -> dict:
     return out
 
 
-def thresher_end_to_end(docs: list[dict], workers: int, repeat: int) -> dict:
+def thresher_end_to_end(docs: list[dict], workers: int, repeat: int, *, copies: int = 1) -> dict:
     tmp = Path(tempfile.mkdtemp())
     src = tmp / "in.jsonl"
     with open(src, "w", encoding="utf-8") as fh:
-        for d in docs:
-            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+        for _ in range(copies):
+            for d in docs:
+                fh.write(json.dumps(d, ensure_ascii=False) + "\n")
     mb = src.stat().st_size / 1e6
     walls = []
     for _ in range(repeat):
@@ -166,7 +172,8 @@ def thresher_end_to_end(docs: list[dict], workers: int, repeat: int) -> dict:
         stats = json.loads((out / "stats.json").read_text())
     shutil.rmtree(tmp)
     wall = statistics.median(walls)
-    return {"workers": workers, "wall_seconds": round(wall, 2), "mb_per_s": round(mb / wall, 1),
+    return {"workers": workers, "copies": copies, "mb": round(mb, 1), "wall_seconds": round(wall, 2),
+            "mb_per_s": round(mb / wall, 1),
             "mb_per_s_per_worker": round(mb / wall / workers, 1),
             "docs_out": stats["total"]["docs_out"], "walls": [round(w, 2) for w in walls],
             "steps_mb_per_s": {k: v.get("mb_per_s") for k, v in stats["steps"].items()}}
@@ -187,7 +194,16 @@ def main() -> None:
     if not args.no_datatrove:
         report["datatrove_in_process"] = datatrove_in_process(docs)
         print(json.dumps(report["datatrove_in_process"], indent=1), file=sys.stderr)
-    report["thresher_end_to_end"] = [thresher_end_to_end(docs, w, args.repeat) for w in (1, 2)]
+    report["thresher_end_to_end"] = []
+    for w in (1, 2):
+        once = thresher_end_to_end(docs, w, args.repeat)
+        twice = thresher_end_to_end(docs, w, args.repeat, copies=2)
+        added = twice["wall_seconds"] - once["wall_seconds"]
+        marginal = (twice["mb"] - once["mb"]) / added if added > 0 else None
+        twice["marginal_mb_per_s"] = round(marginal, 1) if marginal else None
+        twice["marginal_mb_per_s_per_worker"] = round(marginal / w, 1) if marginal else None
+        report["thresher_end_to_end"] += [once, twice]
+        print(json.dumps(report["thresher_end_to_end"][-2:], indent=1), file=sys.stderr)
     save_results("filters", report)
 
 
