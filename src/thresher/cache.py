@@ -3,8 +3,9 @@ deriving them again.
 
 The language model is the case: py3langid ships it as an xz-compressed ``.npz`` (4.6 MB) that takes
 0.34 s to decompress and convert into the kernels' arrays (~100 MB), in the CLI and again in every
-worker process; mapped from the cache, 0.002 s (``python benchmarks/kernels.py``, ``language_model_s``). :func:`cached_arrays` stores the converted arrays once as ``.npy`` files and later
-opens them with ``mmap_mode="r"``, so processes share the pages instead of each holding a copy.
+worker process; mapped from the cache, 0.002 s (``python benchmarks/kernels.py``,
+``language_model_s``). :func:`cached_arrays` stores the converted arrays once as ``.npy`` files and
+later opens them with ``mmap_mode="r"``, so processes share the pages instead of each holding a copy.
 
 Invalidation: an entry's folder is named by the XXH3-64 of everything it is derived from (the source
 file's bytes, the source package's version and the deriving code's format number), so a changed model,

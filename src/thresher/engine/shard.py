@@ -188,8 +188,8 @@ class ShardState:
         """:meth:`is_edited` of each of ``rows``."""
         mask = self._bulk_of[rows] >= 0
         if self.edited:
-            mask |= np.fromiter((bool((e := self.edited.get(r)) is not None and e.edits) for r in rows.tolist()),
-                                bool, len(rows))
+            mask |= np.fromiter((bool((e := self.edited.get(r)) is not None and e.edits)
+                                 for r in rows.tolist()), bool, len(rows))
         return mask
 
     def edited_text(self, row: int) -> EditedText:

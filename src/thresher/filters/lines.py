@@ -122,8 +122,8 @@ def _lines_batch(cp, offsets, flags, sym, steps, shift, accept, doc, start, end,
                  bits):  # pragma: no cover - compiled
     k = 0
     for d in range(offsets.shape[0] - 1):
-        m = _lines(cp[offsets[d]:offsets[d + 1]], flags, sym, steps, shift, accept, start[k:], end[k:], words[k:],
-                   longest[k:], bits[k:])
+        m = _lines(cp[offsets[d]:offsets[d + 1]], flags, sym, steps, shift, accept, start[k:], end[k:],
+                   words[k:], longest[k:], bits[k:])
         doc[k:k + m] = d
         k += m
     return k
