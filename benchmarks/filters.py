@@ -70,10 +70,10 @@ def thresher_in_process(docs: list[dict]) -> dict:
     (boilerplate, quality, pii), ``process`` per document for language; then the four chained."""
     import pyarrow as pa
     from thresher.documents import Document, apply_removals
-    from thresher.filters.boilerplate import Boilerplate, BoilerplateConfig
-    from thresher.filters.language import LanguageId
-    from thresher.filters.pii import PiiFilter
-    from thresher.filters.quality import QualityFilter
+    from thresher.steps.boilerplate import Boilerplate, BoilerplateConfig
+    from thresher.steps.language import LanguageId
+    from thresher.steps.pii import PiiFilter
+    from thresher.steps.quality import QualityFilter
 
     mb = sum(len(d["text"].encode()) for d in docs) / 1e6
     steps = [Boilerplate(BoilerplateConfig(repeated_min_docs=0)), QualityFilter(), LanguageId(), PiiFilter()]

@@ -64,10 +64,11 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=12000)
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
-    from thresher.filters import boilerplate as bp, language, measures
-    from thresher.filters.charclass import TextBatch
-    from thresher.filters.lines import HAS_MARKED, HAS_TRIGGER, line_features_batch
-    from thresher.filters.pii import PREFILTERS, SCREENED, PiiConfig, PiiFilter
+    from thresher.steps import boilerplate as bp, language
+    from thresher.steps.quality import measures
+    from thresher.text.charclass import TextBatch
+    from thresher.steps.boilerplate.lines import HAS_MARKED, HAS_TRIGGER, line_features_batch
+    from thresher.steps.pii import PREFILTERS, SCREENED, PiiConfig, PiiFilter
 
     texts = [d["text"] for d in load(a.docs)]
     report: dict = {"docs": len(texts), "mb": round(sum(len(t.encode()) for t in texts) / 1e6, 1)}
@@ -151,7 +152,8 @@ def main() -> None:
                              "segment_then_fingerprint": best(segment_then_fingerprint, a.repeat)}
 
     from thresher.documents import EditedText
-    from thresher.engine.shard import ShardState, StepStats
+    from thresher.engine.shard import ShardState
+    from thresher.engine.stats import StepStats
     state = ShardState(0, pa.table({"id": [str(i) for i in range(len(texts))], "text": arr,
                                     "source": ["webdocs"] * len(texts), "_len": [len(t) for t in texts]}))
     state.apply_local(bp.Boilerplate(bp.BoilerplateConfig(repeated_min_docs=0)), StepStats())

@@ -108,8 +108,8 @@ def pipeline(inputs: list[Path], labels: dict[str, int], sizes: dict[str, int], 
 
 def rules_alone(inputs: list[Path], labels: dict[str, int], out: Path) -> dict:
     import thresher
-    from thresher.filters.measures import MEASURES
-    from thresher.filters.quality import RULES, QualityFilter
+    from thresher.steps.quality.measures import MEASURES
+    from thresher.steps.quality import RULES, QualityFilter
 
     thresher.run(inputs, out, steps=["boilerplate", "quality"],
                  config={"report": {"enabled": False}, "quality": {"dry_run": True}}, workers=1)

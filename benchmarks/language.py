@@ -103,7 +103,7 @@ def main() -> None:
 
     from lingua import IsoCode639_1, LanguageDetectorBuilder
     import py3langid
-    from thresher.filters.language import LanguageId
+    from thresher.steps.language import LanguageId
 
     lingua_codes = {}
     for code in IsoCode639_1.__members__.values() if hasattr(IsoCode639_1, "__members__") else []:
@@ -160,7 +160,7 @@ def main() -> None:
 
 
 def sweep(sdist: Path) -> None:
-    from thresher.filters.language import model
+    from thresher.steps.language import model
 
     m = model()
     m.classify("warm-up text for the compiled model")

@@ -194,7 +194,7 @@ def grams(text: str) -> list[str]:
 
 def signature_speed(docs: list[dict]) -> dict:
     """MB/s of shingling + signing in this one process, per tool (median of 3 for thresher)."""
-    from thresher.dedup.minhash import signatures
+    from thresher.steps.near_dup.minhash import signatures
     from thresher.text.shingles import shingles
 
     mb = sum(len(d["text"].encode()) for d in docs) / 1e6
@@ -234,7 +234,7 @@ def estimator_error(docs: list[dict], pairs_tsv: Path) -> dict:
     """Signature estimate minus exact Jaccard (thresher's shingles) over the ground-truth pairs."""
     import csv
 
-    from thresher.dedup.minhash import signatures
+    from thresher.steps.near_dup.minhash import signatures
     from thresher.text.shingles import shingles
 
     index = {d["id"]: i for i, d in enumerate(docs)}

@@ -93,7 +93,7 @@ def test_damaged_entry_is_rebuilt(tmp_path, monkeypatch, damage):
 
 
 def test_language_model_from_the_cache_equals_the_converted_one(tmp_path, monkeypatch):
-    from thresher.filters.language import Model
+    from thresher.steps.language import Model
     monkeypatch.setenv("THRESHER_CACHE_DIR", "")
     fresh = Model()
     monkeypatch.setenv("THRESHER_CACHE_DIR", str(tmp_path))

@@ -63,7 +63,7 @@ def test_public_api_is_curated():
     for name in thresher.__all__:
         assert hasattr(thresher, name), name
     public = {n for n in dir(thresher) if not n.startswith("_")}
-    modules = {"api", "cache", "cli", "config", "dedup", "documents", "engine", "errors", "filters", "io",
+    modules = {"api", "cache", "cli", "config", "configure", "documents", "engine", "errors", "io",
                "registry", "report", "steps", "text", "verify"}
     assert public - modules == set(thresher.__all__) - {"__version__"}
 

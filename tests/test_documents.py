@@ -130,7 +130,8 @@ def test_splice_refuses_overlapping_or_outside_edits():
 @given(_edited_texts())
 def test_shard_offset_map_equals_edited_text(case):
     """ShardState.current_to_original (all documents at once) maps as EditedText does one by one."""
-    from thresher.engine.shard import ShardState, StepStats
+    from thresher.engine.shard import ShardState
+    from thresher.engine.stats import StepStats
 
     texts, edits = case
     table = pa.table({"id": [str(i) for i in range(len(texts))], "text": pa.array(texts, pa.large_string()),
@@ -153,8 +154,9 @@ def test_shard_offset_map_equals_edited_text(case):
 def test_shard_removal_rows_survive_bulk_single_and_the_next_pass():
     """Rows a batched step records as arrays, rows recorded one by one, and a pass loaded from them all
     give the same removal rows and current texts."""
-    from thresher.engine.shard import ShardState, StepStats
-    from thresher.filters.pii import PiiFilter
+    from thresher.engine.shard import ShardState
+    from thresher.engine.stats import StepStats
+    from thresher.steps.pii import PiiFilter
 
     texts = ["mail a@b.org or c@d.org now", "nothing here", "call 10.0.0.1 please", "drop me"]
     table = pa.table({"id": ["a", "b", "c", "d"], "text": pa.array(texts, pa.large_string()),

@@ -14,11 +14,11 @@ from hypothesis import given, settings, strategies as st
 
 import thresher
 from thresher import ConfigError, Document
-from thresher.filters.boilerplate import Boilerplate, BoilerplateConfig, ends_terminal
-from thresher.filters.language import LanguageConfig, LanguageId
-from thresher.filters.measures import measures
-from thresher.filters.pii import PiiConfig, PiiFilter, luhn
-from thresher.filters.quality import QualityConfig, QualityFilter
+from thresher.steps.boilerplate import Boilerplate, BoilerplateConfig, ends_terminal
+from thresher.steps.language import LanguageConfig, LanguageId
+from thresher.steps.quality.measures import measures
+from thresher.steps.pii import PiiConfig, PiiFilter, luhn
+from thresher.steps.quality import QualityConfig, QualityFilter
 
 from thresher.engine.layout import read_json
 
@@ -33,7 +33,7 @@ PUNCT = lambda ch: __import__("unicodedata").category(ch)[0] in "PS"  # noqa: E7
 
 
 def reference(text: str) -> dict[str, float]:
-    """The measures as datatrove computes them, on whitespace tokens (see filters/measures.py)."""
+    """The measures as datatrove computes them, on whitespace tokens (see steps/quality/measures.py)."""
     n = len(text)
     if n == 0:
         return {}
@@ -264,7 +264,7 @@ def test_language_labels_and_keep(tmp_path):
 
 
 def test_compiled_model_decides_as_py3langid():
-    from thresher.filters.language import _identifier, model
+    from thresher.steps.language import _identifier, model
     texts = sample_texts()[1:] + [PROSE, "Ceci est une phrase en français, écrite pour le test.",
                                   "Dies ist ein deutscher Satz über das Wetter.", "これは日本語の文です。",
                                   "SHOUTING IN CAPITALS ABOUT THE WEATHER", "12345 !!! ???"]
@@ -394,7 +394,7 @@ def test_batch_decides_as_each_document_on_random_text(texts):
 def test_wiki_citations_are_every_match_of_the_regex(texts):
     # every line rule off, so every marker is removed: the screen before the regex must not miss one
     import pyarrow as pa
-    from thresher.filters.boilerplate import _WIKI_CITATION, LINE_RULES
+    from thresher.steps.boilerplate import _WIKI_CITATION, LINE_RULES
     step = Boilerplate(BoilerplateConfig(repeated_min_docs=0, skip=LINE_RULES))
     v = step.process_batch(pa.array(texts, pa.large_string()))
     for i, t in enumerate(texts):
@@ -406,7 +406,7 @@ def test_wiki_citations_are_every_match_of_the_regex(texts):
 def test_text_batch_decodes_arrow_as_python(texts):
     import numpy as np
     import pyarrow as pa
-    from thresher.filters.charclass import TextBatch, code_points
+    from thresher.text.charclass import TextBatch, code_points
     b = TextBatch(pa.array(texts, pa.large_string()))
     assert b.offsets.tolist() == [0, *np.cumsum([len(t) for t in texts]).tolist()]
     assert b.cp.tolist() == code_points("".join(texts)).tolist()
@@ -414,7 +414,7 @@ def test_text_batch_decodes_arrow_as_python(texts):
 
 
 def _trigger_words():
-    from thresher.filters.boilerplate import _TRIGGERS
+    from thresher.steps.boilerplate import _TRIGGERS
     return st.sampled_from(_TRIGGERS).flatmap(lambda w: st.sampled_from([w, w.upper(), w.title()]))
 
 
@@ -426,8 +426,8 @@ TRIGGER_LINES = st.tuples(TEXTS, _trigger_words(), TEXTS).map("".join)
 @given(st.lists(st.one_of(TEXTS, TRIGGER_LINES), min_size=1, max_size=8))
 def test_trigger_lines_are_a_superset_of_keyword_matches(lines):
     import numpy as np
-    from thresher.filters.boilerplate import _KEYWORDS, _TRIGGERS, _triggers
-    from thresher.filters.charclass import code_points
+    from thresher.steps.boilerplate import _KEYWORDS, _TRIGGERS, _triggers
+    from thresher.text.charclass import code_points
     lines = [x.replace("\n", " ") for x in lines]
     text = "\n".join(lines)
     starts = np.cumsum([0] + [len(x) + 1 for x in lines[:-1]])
@@ -441,8 +441,8 @@ def test_trigger_lines_are_a_superset_of_keyword_matches(lines):
         if _KEYWORDS.search(line):
             assert f
     # the line kernel's walk of the same automaton flags the same lines
-    from thresher.filters.charclass import TextBatch
-    from thresher.filters.lines import HAS_TRIGGER, line_features_batch
+    from thresher.text.charclass import TextBatch
+    from thresher.steps.boilerplate.lines import HAS_TRIGGER, line_features_batch
     batch = TextBatch([text])
     doc, start, _, _, _, bits = line_features_batch(batch.cp, batch.offsets, triggers=_triggers())
     # (the kernel has no line after a final newline, nor any in an empty text)
@@ -450,8 +450,8 @@ def test_trigger_lines_are_a_superset_of_keyword_matches(lines):
     assert ((bits & HAS_TRIGGER) != 0).tolist() == flagged.tolist()[:len(start)]
     assert not (line_features_batch(batch.cp, batch.offsets)[5] & HAS_TRIGGER).any()
     # marked: the words of the rules other than ui_phrase, all a line too long for ui_phrase can match
-    from thresher.filters.boilerplate import _KEYWORDS_LONG, _UI
-    from thresher.filters.lines import HAS_MARKED
+    from thresher.steps.boilerplate import _KEYWORDS_LONG, _UI
+    from thresher.steps.boilerplate.lines import HAS_MARKED
     for line, b in zip(lines, bits.tolist()):
         if any(c in line for c in wild):
             assert b & HAS_MARKED
@@ -463,8 +463,8 @@ def test_trigger_lines_are_a_superset_of_keyword_matches(lines):
 
 def test_measure_batch_equals_measure():
     import numpy as np
-    from thresher.filters.charclass import TextBatch
-    from thresher.filters.measures import measure, measure_batch
+    from thresher.text.charclass import TextBatch
+    from thresher.steps.quality.measures import measure, measure_batch
     texts = _batch_texts()
     b = TextBatch(texts)
     assert np.array_equal(measure_batch(b.cp, b.offsets), np.array([measure(t) for t in texts]),
@@ -473,7 +473,8 @@ def test_measure_batch_equals_measure():
 
 def test_engine_refuses_a_bad_batch_verdict(tmp_path):
     import numpy as np
-    from thresher.engine.shard import ShardState, StepStats
+    from thresher.engine.shard import ShardState
+    from thresher.engine.stats import StepStats
     from thresher.steps import DocumentStep, Verdicts
     import pyarrow as pa
 

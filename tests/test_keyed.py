@@ -1,7 +1,7 @@
 import numpy as np
 import pyarrow as pa
 
-from thresher.engine.keyed import resolve
+from thresher.steps.keyed import resolve
 
 
 def records(rows):

@@ -11,8 +11,8 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thresher.dedup.minhash import optimal_params, signatures, similarities
-from thresher.dedup.near_dup import NearDup
+from thresher.steps.near_dup.minhash import optimal_params, signatures, similarities
+from thresher.steps.near_dup import NearDup
 from thresher.text.shingles import shingles
 
 from conftest import run_ok, shared_path
@@ -104,7 +104,7 @@ def test_compiled_script_detection_equals_the_reference(texts):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(st.integers(0, 200), max_size=30), min_size=1, max_size=6), st.integers(1, 7))
 def test_sampled_shingles_are_sorted_unique_multiples(sets, rate):
-    from thresher.dedup.minhash import sampled_shingles
+    from thresher.steps.near_dup.minhash import sampled_shingles
 
     ids = np.array([x for s in sets for x in s], np.uint64)
     offsets = np.concatenate([[0], np.cumsum([len(s) for s in sets])]).astype(np.int64)

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from thresher.dedup.paragraphs import ParagraphDedup, ParagraphsConfig
+from thresher.steps.paragraphs import ParagraphDedup, ParagraphsConfig
 from thresher.text.normalize import canonical, utf8_buffer
 from thresher.text.segment import paragraphs
 

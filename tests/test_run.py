@@ -168,6 +168,8 @@ class Shout(DocumentStep):
     """A test-only local step: drops documents mentioning 'drop me', removes each 'NOISE' word."""
 
     name = "shout"
+    stage = "dedup_documents"
+    position = 0            # before exact
 
     def process(self, doc):
         if "drop me" in doc.text:
@@ -183,7 +185,6 @@ def test_local_steps_plug_into_the_engine_before_and_after_a_global_one(tmp_path
     from thresher import registry
 
     monkeypatch.setattr(registry, "STEPS", {**registry.STEPS, "shout": Shout})
-    monkeypatch.setattr(registry, "CANONICAL_ORDER", ("shout", *registry.CANONICAL_ORDER))
     p = tmp_path / "in.jsonl"
     docs = ["alpha NOISE beta", "alpha beta", "NOISE NOISE gamma", "please drop me", "gamma"]
     p.write_bytes(b"".join(orjson.dumps({"id": f"d{i}", "text": t}) + b"\n" for i, t in enumerate(docs)))

@@ -5,24 +5,24 @@ every removed byte, why and what it duplicated.
     stats = thresher.run(["corpus/"], "out/", steps=["exact"], workers=4)
 """
 
-__version__ = "0.1.0"
-
-from .api import load_config, run  # noqa: E402
-from .config import EngineConfig, InputConfig, OutputConfig, RunConfig  # noqa: E402
-from .documents import (  # noqa: E402
+from ._version import __version__
+from .api import load_config, run
+from .config import EngineConfig, InputConfig, OutputConfig, RunConfig
+from .documents import (
     QUARANTINE_SCHEMA, REMOVAL_SCHEMA, Cut, Document, Drop, apply_removals,
 )
-from .engine.executor import Executor, InlineExecutor, LocalExecutor  # noqa: E402
-from .errors import ConfigError, InputError, OutputError, PhaseError, ThresherError  # noqa: E402
-from .registry import CANONICAL_ORDER, STEPS  # noqa: E402
-from .steps import DocumentStep, KeyedDedupStep, SpanKeys, Step  # noqa: E402
-from .dedup.exact import ExactDedup  # noqa: E402
-from .verify import verify_output  # noqa: E402
+from .engine.executor import Executor, InlineExecutor, LocalExecutor
+from .errors import ConfigError, InputError, OutputError, PhaseError, ThresherError
+from .registry import CANONICAL_ORDER, STEPS
+from .steps import DocumentStep, GlobalStep, KeyedDedupStep, Phase, SpanKeys, Step, Task, Verdicts
+from .steps.exact import ExactDedup
+from .verify import verify_output
 
 __all__ = [
     "CANONICAL_ORDER", "QUARANTINE_SCHEMA", "REMOVAL_SCHEMA", "STEPS",
     "ConfigError", "Cut", "Document", "DocumentStep", "Drop", "EngineConfig", "ExactDedup", "Executor",
-    "InlineExecutor", "InputConfig", "InputError", "KeyedDedupStep", "LocalExecutor", "OutputConfig",
-    "OutputError", "PhaseError", "RunConfig", "SpanKeys", "Step", "ThresherError", "apply_removals",
+    "GlobalStep", "InlineExecutor", "InputConfig", "InputError", "KeyedDedupStep", "LocalExecutor",
+    "OutputConfig", "OutputError", "Phase", "PhaseError", "RunConfig", "SpanKeys", "Step", "Task",
+    "ThresherError", "Verdicts", "apply_removals",
     "load_config", "run", "verify_output", "__version__",
 ]

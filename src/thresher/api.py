@@ -4,37 +4,19 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
-from .config import RunConfig, merge, parse_config, read_toml
-from .engine.executor import Executor, make_executor
+from .config import RunConfig
+from .configure import load_config
+from .engine.executor import Executor, InlineExecutor, LocalExecutor
 from .engine.layout import Layout, read_json
 from .engine.memory import retain_freed_memory
 from .engine.plan import Plan
+from .engine.ray_executor import RayExecutor
 from .engine.runner import Progress, Runner, _run_identity, auto_partitions, finish, prepare_output
-from .io.inputs import check_parquet_schema, expand_inputs
-from . import registry
-from .registry import resolve_steps, step_configs
-
-
-def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | RunConfig | None = None,
-                **overrides: Any) -> RunConfig:
-    """Build a validated :class:`RunConfig` from a TOML path, a mapping or a RunConfig, plus overrides.
-
-    Overrides use TOML shape: ``steps=["exact"]``, ``engine={"workers": 2}``, ``exact={...}``."""
-    if isinstance(config, RunConfig):
-        data = _as_mapping(config)
-    elif isinstance(config, (str, os.PathLike)):
-        data = read_toml(config)
-    else:
-        data = dict(config or {})
-    data = merge(data, {k: v for k, v in overrides.items() if v is not None})
-    cfg = parse_config(data, step_configs=step_configs())
-    cfg = replace(cfg, steps=tuple(resolve_steps(cfg.steps)))
-    for name in cfg.steps:          # steps check the relations between their options now, not mid-run
-        registry.STEPS[name](cfg.step_options.get(name))
-    return cfg
+from .io.inputs import expand_inputs
+from .io.readers import check_inputs
+from .registry import resolve_steps
 
 
 def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str], *,
@@ -56,7 +38,7 @@ def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str]
     cfg = load_config(config, **overrides)
     step_names = list(cfg.steps or resolve_steps(None))
     files = expand_inputs(inputs)
-    check_parquet_schema(files, text_field=cfg.input.text_field)
+    check_inputs(files, cfg.input)
 
     layout = Layout(output)
     identity = _run_identity(cfg, step_names, files)
@@ -89,13 +71,11 @@ def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str]
     return stats
 
 
-def _as_mapping(cfg: RunConfig) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    data: dict[str, Any] = {"input": asdict(cfg.input), "output": asdict(cfg.output),
-                            "engine": asdict(cfg.engine)}
-    if cfg.steps is not None:
-        data["steps"] = list(cfg.steps)
-    for name, opts in cfg.step_options.items():
-        data[name] = asdict(opts)
-    return data
+def make_executor(workers: int, *, engine: str = "local", ray_address: str = "local",
+                  retain_memory: bool = True) -> Executor:
+    """The executor of ``[engine]``; with ``retain_memory`` its worker processes keep freed memory for
+    the next shard (:mod:`thresher.engine.memory`; the inline executor's process is the caller's, which
+    the caller decides for)."""
+    if engine == "ray":
+        return RayExecutor(workers, address=ray_address, retain_memory=retain_memory)
+    return InlineExecutor() if workers == 1 else LocalExecutor(workers, retain_memory=retain_memory)

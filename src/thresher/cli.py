@@ -13,7 +13,8 @@ from rich.table import Table
 
 from . import api
 from .errors import ConfigError, InputError, OutputError, ThresherError
-from .registry import CANONICAL_ORDER, STEPS
+from . import registry
+from .registry import CANONICAL_ORDER
 from .verify import verify_output
 
 err_console = Console(stderr=True)
@@ -102,8 +103,8 @@ def main() -> None:
                    "or an object-store URL (s3://bucket/out, gs://...).")
 @click.option("--config", "-c", "config_path", metavar="TOML",
               help="Config file; one section per step plus [input], [output], [engine].")
-@click.option("--steps", metavar="A,B", help=f"Steps to run, comma separated (always in canonical order: "
-              f"{', '.join(CANONICAL_ORDER)}). Default: every implemented step ({', '.join(STEPS)}).")
+@click.option("--steps", metavar="A,B", help=f"Steps to run, comma separated (always in pipeline order: "
+              f"{', '.join(CANONICAL_ORDER)}). Default: every built-in step.")
 @click.option("--workers", "-w", type=click.IntRange(min=0), help="Worker processes (0 = all cores).")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), help="Format of OUT/documents.")
 @click.option("--overwrite", is_flag=True, help="Replace a thresher run already in OUT.")
@@ -172,12 +173,11 @@ def steps():
     """List the steps, their order and their options."""
     import dataclasses
 
-    for name in CANONICAL_ORDER:
-        cls = STEPS.get(name)
-        if cls is None:
-            click.echo(f"{name}  (not implemented yet)")
-            continue
-        click.echo(f"{name}  (version {cls.version})")
+    registry.load_plugins()
+    for name in registry.pipeline_order(registry.STEPS):
+        cls = registry.STEPS[name]
+        where = "" if name in CANONICAL_ORDER else f", from {cls.__module__}"
+        click.echo(f"{name}  (stage {cls.stage}, version {cls.version}{where})")
         for f in dataclasses.fields(cls.Config):
             default = list(f.default) if isinstance(f.default, tuple) else f.default
             click.echo(f"    {f.name} = {default!r}   {f.metadata.get('help', '')}")

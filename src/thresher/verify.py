@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from .configure import load_config
 from .documents import apply_removals, covers
 from .engine.layout import Layout, read_json, read_parquet
 from .io.storage import Location
@@ -38,7 +39,6 @@ def _read_documents(path: Location, source_column: str) -> list[tuple[str, str, 
 
 def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[str, Any]:
     """Verify OUT; returns ``{"documents", "kept", "dropped", "removals", "errors": [...]}``."""
-    from .api import load_config
 
     lay = Layout(out)
     manifest = read_json(lay.run_manifest)

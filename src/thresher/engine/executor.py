@@ -110,14 +110,3 @@ class LocalExecutor(Executor):
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def make_executor(workers: int, *, engine: str = "local", ray_address: str = "local",
-                  retain_memory: bool = True) -> Executor:
-    """The executor of ``[engine]``; with ``retain_memory`` its worker processes keep freed memory for
-    the next shard (:mod:`thresher.engine.memory`; the inline executor's process is the caller's, which
-    the caller decides for)."""
-    if engine == "ray":
-        from .ray_executor import RayExecutor
-        return RayExecutor(workers, address=ray_address, retain_memory=retain_memory)
-    return InlineExecutor() if workers == 1 else LocalExecutor(workers, retain_memory=retain_memory)

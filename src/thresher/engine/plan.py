@@ -23,7 +23,8 @@ import pyarrow as pa
 from ..config import RunConfig
 from ..errors import ConfigError
 from .. import registry
-from ..steps import Step
+from ..steps.base import DocumentStep, Step
+from ..steps.global_step import GlobalStep
 from .layout import Layout
 from ..io.storage import Location
 
@@ -35,15 +36,16 @@ class Segment:
 
 
 def make_segments(steps: list[Step]) -> tuple[Segment, ...]:
-    """Cut steps at global ones (``is_global`` may depend on a step's config, so instances)."""
+    """Cut steps at global parts. A step with both parts (:meth:`Step.parts`) ends a segment: its local
+    part runs last among the segment's local steps, right before its own map side."""
     segs, local = [], []
     for step in steps:
-        name = step.name
-        if step.is_global:
-            segs.append(Segment(tuple(local), name))
+        local_part, global_part = step.parts()
+        if local_part is not None:
+            local.append(step.name)
+        if global_part is not None:
+            segs.append(Segment(tuple(local), step.name))
             local = []
-        else:
-            local.append(name)
     segs.append(Segment(tuple(local), None))
     return tuple(segs)
 
@@ -102,10 +104,27 @@ class Plan:
 
     @cached_property
     def _steps(self) -> dict[str, Step]:
-        return {name: registry.STEPS[name](self.config.step_options.get(name)) for name in self.steps}
+        return {name: registry.step_class(name)(self.config.step_options.get(name)) for name in self.steps}
 
     def step(self, name: str) -> Step:
         return self._steps[name]
+
+    @cached_property
+    def _parts(self) -> dict[str, tuple[DocumentStep | None, GlobalStep | None]]:
+        return {name: step.parts() for name, step in self._steps.items()}
+
+    def local_part(self, name: str) -> DocumentStep:
+        part = self._parts[name][0]
+        if part is None:
+            raise ValueError(f"step {name!r} has no local part")
+        return part
+
+    def global_part(self, name: str) -> GlobalStep | None:
+        return self._parts[name][1]
+
+    def map_pass(self, name: str) -> int:
+        """The pass that runs the map side of global step ``name``."""
+        return next(k for k, seg in enumerate(self.segments) if seg.global_ == name)
 
     @property
     def fields_schema(self) -> pa.Schema:
@@ -116,6 +135,7 @@ class Plan:
     def __getstate__(self):
         state = dict(self.__dict__)
         state.pop("_steps", None)   # steps are rebuilt in each worker
+        state.pop("_parts", None)
         return state
 
     def __setstate__(self, state):

@@ -14,18 +14,18 @@ from typing import Any, Iterator, Protocol
 
 import pyarrow as pa
 
-from .. import __version__
+from .._version import __version__
 from ..config import RunConfig
 from ..errors import ConfigError, OutputError, PhaseError
-from ..io.inputs import InputFile
-from ..io.readers import iter_chunks, read_ahead
+from ..io.base import InputFile
+from ..io.readers import iter_chunks, read_ahead, reader_of
 from .. import registry
 from .executor import Executor
 from .layout import Layout, read_json, write_json
 from ..io.storage import Location, location
 from .plan import Plan, schema_from_b64
-from .shard import merge_stats
-from .drivers import driver_for
+from .stats import merge_stats
+from .context import StepContext
 from .tasks import ingest_task, pass_task, reduce_phase_task
 
 #: Input bytes per hash partition when ``[engine] partitions = 0``.
@@ -50,7 +50,7 @@ def _run_identity(config: RunConfig, steps: list[str], files: list[InputFile]) -
     return {
         "config_hash": config.hash(),
         "config": config.output_affecting(),
-        "steps": [{"name": n, "version": registry.STEPS[n].version} for n in steps],
+        "steps": [{"name": n, "version": registry.step_class(n).version} for n in steps],
         "inputs": [f.describe() for f in files],
     }
 
@@ -125,7 +125,7 @@ class Runner:
             "thresher": __version__, "inputs": [f.describe() for f in self.files]
             if previous is None else None, "after": previous, "shards": shards,
             "partitions": self.plan.partitions, "step": step,
-            "step_version": registry.STEPS[step].version if step else None, "wall_seconds": round(wall, 3),
+            "step_version": registry.step_class(step).version if step else None, "wall_seconds": round(wall, 3),
             "tasks": tasks,
         })
 
@@ -161,7 +161,7 @@ class Runner:
                 yield (self.plan, chunk)
 
         # an ETA needs the bytes to come: known for plain text and JSONL, not for compressed or Parquet
-        plain = all(f.compression is None and f.kind != "parquet" for f in self.files)
+        plain = all(reader_of(f.kind).sized(f) for f in self.files)
         total_bytes = sum(f.size for f in self.files) if plain else None
         self._run_tasks("ingest", ingest_task, todo(), total=None, total_bytes=total_bytes)
         shards = seen["n"]
@@ -193,18 +193,18 @@ class Runner:
     def reduce(self, step: str, previous: str, shards: int) -> str:
         """Run the reduce phases of global step ``step``; returns the name of the last one."""
         lay = self.layout
-        driver = driver_for(self.plan.step(step))
         self._check_previous(previous, shards)
         map_results = [read_json(lay.marker(previous, lay.part(n))).get("map", {}).get(step, {})
                        for n in range(shards)]
-        for phase, tasks in driver.phases(self.plan, step, shards, map_results):
+        ctx = StepContext(self.plan, step, shards)
+        for p in ctx.step.phases(ctx, map_results):
+            phase = f"{step}.{p.name}"
             if not ((m := self._manifest(phase)) and m.get("complete")):
                 self._check_previous(previous, shards)
-                todo = [(phase, name, fn, arg) for name, fn, arg in tasks
-                        if not lay.marker(phase, name).exists()]
+                todo = [(phase, ctx, t) for t in p.tasks if not lay.marker(phase, t.name).exists()]
                 self._run_tasks(phase, reduce_phase_task, iter(todo), total=len(todo), total_bytes=None)
                 self._write_manifest(phase, shards=shards, previous=previous, step=step,
-                                     wall=self.phase_walls[phase], tasks=len(tasks))
+                                     wall=self.phase_walls[phase], tasks=len(p.tasks))
             previous = phase
         return previous
 
@@ -250,8 +250,8 @@ class Runner:
                     output = merge_stats(output, r["output"])
         for name in plan.steps:
             s = steps.setdefault(name, {})
-            if plan.step(name).is_global:
-                s = steps[name] = driver_for(plan.step(name)).summarize(plan, name, s)
+            if (g := plan.global_part(name)) is not None:
+                s = steps[name] = g.summarize(s)
             secs = s.get("seconds", 0.0)
             s["seconds"] = round(secs, 3)
             s["mb_per_s"] = round(s.get("chars_in", 0) / secs / 1e6, 2) if secs else None

@@ -16,7 +16,9 @@ import pyarrow as pa
 
 from ..documents import WORK_REMOVAL_SCHEMA, Cut, Document, Drop, EditedText, doc_key, row_of
 from ..io.parse import FIELD_PREFIX
-from ..steps import DocumentStep, KeyedDedupStep, Step
+from ..steps.base import DocumentStep
+from ..steps.global_step import GlobalStep
+from .stats import StepStats
 from ..text.splice import splice
 
 STATE_SCHEMA = WORK_REMOVAL_SCHEMA.append(pa.field("_drop", pa.bool_()))
@@ -76,49 +78,6 @@ def _replacements(table: pa.Table, rows: np.ndarray) -> list | None:
     """The ``replacement`` of removal rows ``rows`` of ``table``; None when no row of it replaces."""
     col = table.column("replacement")
     return None if col.null_count == len(col) else col.take(pa.array(rows, pa.int64())).to_pylist()
-
-
-class StepStats:
-    """Counters of one step on one shard; merged across shards by addition."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {"docs_in": 0, "docs_out": 0, "chars_in": 0, "chars_out": 0,
-                                     "removals": {}, "seconds": 0.0}
-
-    def removed(self, reason: str, chars: int, value: float | None = None) -> None:
-        r = self.data["removals"].setdefault(reason, {"rows": 0, "chars": 0})
-        r["rows"] += 1
-        r["chars"] += chars
-        if value is not None:    # a filter's measured value: the sum gives the mean over removals
-            r["value_sum"] = r.get("value_sum", 0.0) + float(value)
-
-
-    def removed_many(self, reasons: Sequence[str], code: np.ndarray, chars: np.ndarray,
-                     value: np.ndarray | None = None) -> None:
-        """:meth:`removed` for many rows at once (``code`` indexes ``reasons``; NaN value: none)."""
-        if not len(code):
-            return
-        k = len(reasons)
-        n = np.bincount(code, minlength=k)
-        c = np.bincount(code, weights=chars, minlength=k)
-        has = None if value is None else ~np.isnan(value)
-        for i in np.flatnonzero(n).tolist():
-            r = self.data["removals"].setdefault(reasons[i], {"rows": 0, "chars": 0})
-            r["rows"] += int(n[i])
-            r["chars"] += int(c[i])
-            valued = None if has is None else has & (code == i)
-            if valued is not None and valued.any():
-                r["value_sum"] = r.get("value_sum", 0.0) + float(value[valued].sum())
-
-
-def merge_stats(a: Any, b: Any) -> Any:
-    """Add two stats trees (dicts of numbers, recursively)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        out = dict(a)
-        for k, v in b.items():
-            out[k] = merge_stats(out[k], v) if k in out else v
-        return out
-    return a + b
 
 
 def _inserted(repl: list | None, n: int) -> np.ndarray:
@@ -550,47 +509,15 @@ class ShardState:
                 self.drop_if_emptied(row, step.name, stats)
         return bool(edits)
 
-    def keyed_records(self, step: KeyedDedupStep, partitions: int) -> tuple[pa.Table, StepStats]:
-        """Map side of a keyed dedup step: one record per span of every live document."""
-        stats = StepStats()
-        t0 = time.perf_counter()
-        rows = np.flatnonzero(self.alive)
-        sk = step.spans(self.current_texts(rows), self.cur_len[rows])
-        doc_rows = rows[sk.row]
-        if step.whole_document:
-            start, end = np.zeros(len(doc_rows), np.int64), self.orig_len[doc_rows]
-            cut_start, cut_end = start, end
-        else:
-            start, end = sk.start.astype(np.int64), sk.end.astype(np.int64)
-            cut_start = start if sk.cut_start is None else sk.cut_start.astype(np.int64)
-            cut_end = end if sk.cut_end is None else sk.cut_end.astype(np.int64)
-            if self.has_edits:    # map current offsets of edited documents back to the original
-                k = len(doc_rows)
-                m = self.current_to_original(np.tile(doc_rows, 4),
-                                             np.concatenate((start, end - 1, cut_start, cut_end - 1)))
-                start, end = m[:k], m[k:2 * k] + 1
-                cut_start, cut_end = m[2 * k:3 * k], m[3 * k:] + 1
-        hi, lo = sk.key[:, 0], sk.key[:, 1]
-        ids = self.table.column("id").take(pa.array(doc_rows, pa.int64()))
-        table = pa.table({
-            "_part": pa.array((hi % np.uint64(partitions)).astype(np.int32)),
-            "hi": pa.array(hi), "lo": pa.array(lo),
-            "_key": pa.array(doc_key(self.shard, doc_rows)),
-            "start": pa.array(start), "end": pa.array(end),
-            "cut_start": pa.array(cut_start), "cut_end": pa.array(cut_end), "id": ids,
-        })
-        stats.data["seconds"] += time.perf_counter() - t0
-        return table, stats
-
-    def apply_decisions(self, step: Step, decisions: pa.Table, stats: StepStats) -> None:
+    def apply_decisions(self, step: GlobalStep, decisions: pa.Table, stats: StepStats) -> None:
         """Apply a global step's verdicts: each row removes a span (or, for a whole-document step, the
         document) as a duplicate of the kept twin it names."""
         t0 = self._begin(stats)
         cols = {c: decisions.column(c).to_pylist() for c in
                 ("_key", "start", "end", "dup_of_id", "dup_of_start", "dup_of_end", "reason", "similarity",
                  "value")}
-        default_sim = getattr(step, "similarity", 1.0)
-        whole = getattr(step, "whole_document", False)
+        default_sim = step.similarity
+        whole = step.whole_document
         touched: list[int] = []
         for key, start, end, dup_id, dup_start, dup_end, reason, sim, value in zip(*cols.values()):
             row = row_of(key)

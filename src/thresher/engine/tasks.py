@@ -13,10 +13,14 @@ import pyarrow as pa
 
 from ..documents import REMOVAL_SCHEMA
 from ..io.parse import FIELD_PREFIX, parse_chunk, quarantine_table
-from ..io.readers import Chunk
+from ..io.base import Chunk
 from .layout import atomic_write, read_arrow, write_arrow, write_json, write_parquet
 from .plan import Plan, schema_to_b64
-from .shard import ShardState, StepStats, merge_stats
+from ..steps.global_step import Task
+from .context import StepContext, read_decisions
+from .shard import ShardState
+from .stats import StepStats, merge_stats
+from .view import ShardView
 
 
 def _step_stats(stats: dict[str, Any], name: str, s: StepStats) -> None:
@@ -24,28 +28,33 @@ def _step_stats(stats: dict[str, Any], name: str, s: StepStats) -> None:
 
 
 def _run_pass(plan: Plan, k: int, st: ShardState) -> dict[str, Any]:
-    """Apply the previous global step's decisions, this segment's local steps, the next map side."""
-    from .drivers import driver_for
+    """Apply the previous global step's decisions, this segment's local steps, the next map side.
 
+    A step with a local and a global part counts its input where its local part runs and its output
+    where its decisions are applied."""
     lay, steps_stats, maps = plan.layout, {}, {}
-    if k >= 1 and k - 1 < len(plan.segments) and plan.segments[k - 1].global_:
-        name = plan.segments[k - 1].global_
-        driver = driver_for(plan.step(name))
+    if k >= 1 and k - 1 < len(plan.segments) and (name := plan.segments[k - 1].global_):
         s = StepStats()
         t0 = time.perf_counter()
-        decisions = driver.decisions(plan, name, st.shard)
+        decisions = read_decisions(plan, name, st.shard)
         s.data["seconds"] += time.perf_counter() - t0
-        st.apply_decisions(plan.step(name), decisions, s)
-        if driver.counts_input_in_map:
+        st.apply_decisions(plan.global_part(name), decisions, s)
+        if plan.step(name).parts()[0] is not None:
             s.data["docs_in"] = s.data["chars_in"] = 0
         _step_stats(steps_stats, name, s)
+    g = plan.global_map(k)
     for name in plan.local_steps(k):
         s = StepStats()
-        st.apply_local(plan.step(name), s)
+        st.apply_local(plan.local_part(name), s)
+        if name == g:
+            s.data["docs_out"] = s.data["chars_out"] = 0
         _step_stats(steps_stats, name, s)
-    if (name := plan.global_map(k)) is not None:
-        s, maps[name] = driver_for(plan.step(name)).map(plan, name, st)
-        _step_stats(steps_stats, name, s)
+    if g is not None:
+        s = StepStats()
+        t0 = time.perf_counter()
+        maps[g] = plan.global_part(g).map(ShardView(st), StepContext(plan, g))
+        s.data["seconds"] += time.perf_counter() - t0
+        _step_stats(steps_stats, g, s)
     if k == plan.last_pass:
         _write_output(plan, st)
     else:
@@ -154,10 +163,9 @@ def pass_task(arg: tuple[Plan, int, int]) -> dict[str, Any]:
     return result
 
 
-def reduce_phase_task(arg: tuple[str, str, Any, Any]) -> dict[str, Any]:
+def reduce_phase_task(arg: tuple[str, StepContext, Task]) -> dict[str, Any]:
     """Run one task of a global step's reduce phase, then write its completion marker."""
-    phase, task_name, fn, inner = arg
-    result = fn(inner)
-    plan = inner[0]
-    write_json(plan.layout.marker(phase, task_name), result)
+    phase, ctx, task = arg
+    result = task.fn(ctx, task.arg)
+    write_json(ctx.plan.layout.marker(phase, task.name), result)
     return result

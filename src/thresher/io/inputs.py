@@ -9,45 +9,16 @@ from __future__ import annotations
 import fnmatch
 import glob
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from ..errors import InputError
-from .storage import Location, is_url, open_random
-
-#: Suffix (lower case) → (reader kind, compression).
-FORMATS: dict[str, tuple[str, str | None]] = {
-    ".txt": ("txt", None),
-    ".jsonl": ("jsonl", None),
-    ".jsonl.gz": ("jsonl", "gz"),
-    ".jsonl.zst": ("jsonl", "zst"),
-    ".parquet": ("parquet", None),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class InputFile:
-    path: str          # as discovered, normalised; also the ``source`` column value
-    kind: str          # txt | jsonl | parquet
-    compression: str | None
-    size: int
-    mtime_ns: int
-
-    def describe(self) -> dict:
-        return {"path": self.path, "size": self.size, "mtime_ns": self.mtime_ns}
-
-
-def format_of(path: str) -> tuple[str, str | None] | None:
-    name = path.lower()
-    for suffix in sorted(FORMATS, key=len, reverse=True):
-        if name.endswith(suffix):
-            return FORMATS[suffix]
-    return None
+from .base import InputFile
+from .readers import format_of, supported_suffixes
+from .storage import Location, is_url
 
 
 def _stat(path: str) -> InputFile:
@@ -103,7 +74,7 @@ def expand_inputs(args: Iterable[str | os.PathLike[str]]) -> list[InputFile]:
     paths or store URLs (``s3://bucket/corpus/``, see :mod:`thresher.io.storage`)."""
     out: list[InputFile] = []
     seen: set[str] = set()
-    supported = ", ".join(FORMATS)
+    supported = ", ".join(supported_suffixes())
     for arg in map(str, args):
         if is_url(arg):
             for f in _expand_url(arg, supported):
@@ -133,22 +104,3 @@ def expand_inputs(args: Iterable[str | os.PathLike[str]]) -> list[InputFile]:
     if not out:
         raise InputError("no input given")
     return out
-
-
-def check_parquet_schema(files: Iterable[InputFile], *, text_field: str) -> None:
-    """Fail before any work if a Parquet input lacks the text column or it is not a string."""
-    import pyarrow as pa
-
-    for f in files:
-        if f.kind != "parquet":
-            continue
-        try:
-            schema = pq.read_schema(open_random(f.path))
-        except (OSError, pa.ArrowException):
-            continue  # unreadable footers become a quarantine record when the file is read
-        if text_field not in schema.names:
-            raise InputError(f"input {f.path} has no column '{text_field}' "
-                             f"(columns: {', '.join(schema.names)}); set [input] text_field")
-        tp = schema.field(text_field).type
-        if not (pa.types.is_string(tp) or pa.types.is_large_string(tp)):
-            raise InputError(f"input {f.path}: column '{text_field}' is {tp}, not a string")

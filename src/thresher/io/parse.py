@@ -10,22 +10,19 @@ Arrow string arrays are built from encoded buffers by hand: 35% faster than ``pa
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..config import InputConfig
 from ..documents import QUARANTINE_SCHEMA, doc_key
 from ..errors import InputError
-from .inputs import InputFile
-from .readers import Chunk, load_whole_file
-from .storage import display_path, open_random, open_stream
+from .base import Chunk
+from .readers import reader_of
+from .storage import display_path
 
 FIELD_PREFIX = "field."
 
@@ -47,11 +44,15 @@ def string_array(values: list[str]) -> pa.Array:
     return pa.LargeStringArray.from_buffers(len(enc), pa.py_buffer(offsets), pa.py_buffer(b"".join(enc)))
 
 
-class _Builder:
-    """Accumulates accepted documents and rejected records of one chunk."""
+class DocumentSink:
+    """What a reader hands one chunk's documents to (:meth:`accept`) and its unreadable records
+    (:meth:`reject`); ``cfg`` is ``[input]``. A reader of typed columns sets ``columns`` (one row per
+    record, ``accept(..., row=i)`` names it); ``nbytes`` is the input bytes the chunk held (a reader
+    that decompresses sets the decompressed count)."""
 
     def __init__(self, chunk: Chunk, cfg: InputConfig, source_column: str):
         self.chunk, self.cfg, self.source_column = chunk, cfg, source_column
+        self.nbytes = chunk.nbytes
         self.ids: list[str] = []
         self.texts: list[str] = []
         self.sources: list[str] = []
@@ -118,118 +119,11 @@ class _Builder:
         return Parsed(pa.table(cols), self.quarantine, json_fields)
 
 
-def _line_of(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
-
-
-def _decode_json(line: bytes) -> tuple[Any, str, str | None]:
-    """(value, error kind, error message); the message is None when the line parsed."""
-    try:
-        return orjson.loads(line), "", None
-    except orjson.JSONDecodeError as exc:
-        orjson_error = str(exc)
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, "invalid_utf8", f"invalid UTF-8 at byte {exc.start} of the line: {exc.reason}"
-    try:  # the standard library accepts what orjson refuses on purpose (integers over 64 bits)
-        return json.loads(text), "", None
-    except ValueError:
-        return None, "invalid_json", f"not valid JSON: {orjson_error}"
-
-
-def _parse_jsonl(chunk: Chunk, b: _Builder) -> None:
-    cfg = b.cfg
-    text_field, id_field = cfg.text_field, cfg.id_field
-    shown = display_path(chunk.file)          # the file as ids without an id field name it
-    offset = chunk.byte_offset
-    lines: list[bytes] = []
-    for piece in chunk.payload:
-        lines += piece.split(b"\n")
-        if piece.endswith(b"\n"):
-            lines.pop()
-    for i, line in enumerate(lines):
-        line_no = chunk.first_line + i
-        where = (chunk.file, line_no, offset)
-        offset += len(line) + 1
-        if not line.strip():
-            b.reject("blank_line", *where, "blank line", line)
-            continue
-        rec, kind, err = _decode_json(line)
-        if err is None and not isinstance(rec, dict):
-            kind, err = "not_object", f"a JSON {type(rec).__name__}, not an object"
-        if err is not None:
-            b.reject(kind, *where, err, line)
-            continue
-        text = rec.pop(text_field, None)
-        if not isinstance(text, str):
-            b.reject("missing_text", *where, f"no string field '{text_field}' (set [input] text_field)"
-                     if text is None else f"field '{text_field}' is a {type(text).__name__}, not a string",
-                     line)
-            continue
-        doc_id = rec.pop(id_field, None)
-        if doc_id is None:
-            doc_id = f"{shown}:{line_no}"
-        elif not isinstance(doc_id, str):
-            doc_id = orjson.dumps(doc_id).decode() if not isinstance(doc_id, int) else str(doc_id)
-        b.accept(doc_id, text, chunk.file, rec or None, where, line)
-
-
-def _parse_txt(chunk: Chunk, b: _Builder) -> None:
-    for path, _size in chunk.payload:
-        try:
-            with open_stream(path) as fh:
-                raw = fh.read()
-        except OSError as exc:
-            b.reject("unreadable", path, None, None, f"cannot read: {exc}", None)
-            continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            b.reject("invalid_utf8", path, _line_of(raw, exc.start), exc.start,
-                     f"invalid UTF-8 at byte {exc.start}: {exc.reason}", raw)
-            continue
-        doc_id = os.path.basename(display_path(path))
-        doc_id = doc_id[: -len(".txt")] if doc_id.lower().endswith(".txt") else doc_id
-        b.accept(doc_id, text, path, None, (path, None, None), raw)
-
-
-def _parse_parquet(chunk: Chunk, b: _Builder) -> None:
-    cfg = b.cfg
-    if not chunk.payload:
-        return
-    try:
-        table = pq.ParquetFile(open_random(chunk.file)).read_row_groups(chunk.payload)
-    except (OSError, pa.ArrowException) as exc:
-        b.reject("unreadable", chunk.file, chunk.first_line, None, f"unreadable Parquet row groups: {exc}", None)
-        return
-    texts = table.column(cfg.text_field).to_pylist()
-    ids = table.column(cfg.id_field).to_pylist() if cfg.id_field in table.column_names else None
-    carried = [n for n in table.column_names if n not in (cfg.text_field, cfg.id_field)]
-    if b.source_column in carried:
-        raise InputError(
-            f"{chunk.file}: has a column '{b.source_column}', the name thresher uses for the input-file "
-            f"column; set [output] source_column to another name (e.g. \"input_file\")")
-    if carried:
-        b.columns = table.select(carried)
-    shown = display_path(chunk.file)
-    for i, text in enumerate(texts):
-        row_no = chunk.first_line + i
-        where = (chunk.file, row_no, None)
-        if text is None:
-            b.reject("missing_text", *where, f"null '{cfg.text_field}'", None)
-            continue
-        doc_id = ids[i] if ids is not None and ids[i] is not None else f"{shown}:{row_no}"
-        b.accept(str(doc_id), text, chunk.file, None, where, None, row=i)
-
-
 def parse_chunk(chunk: Chunk, cfg: InputConfig, *, source_column: str) -> Parsed:
-    if isinstance(chunk.payload, InputFile):
-        chunk = load_whole_file(chunk)
-    b = _Builder(chunk, cfg, source_column)
-    {"jsonl": _parse_jsonl, "txt": _parse_txt, "parquet": _parse_parquet}[chunk.kind](chunk, b)
-    parsed = b.build(chunk.index)
-    parsed.nbytes = chunk.nbytes
+    sink = DocumentSink(chunk, cfg, source_column)
+    reader_of(chunk.kind).parse(chunk, sink)
+    parsed = sink.build(chunk.index)
+    parsed.nbytes = sink.nbytes
     return parsed
 
 

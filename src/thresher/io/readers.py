@@ -1,220 +1,119 @@
-"""Cut the input files into chunks, one per shard, in the driver process.
+"""The input formats thresher reads, and the chunks the driver cuts the input into.
 
-Chunking depends only on the input and ``shard_mb``, never on the number of workers, which is what makes
-the output byte-identical for any worker count. JSONL files are streamed (decompressed here, at ~1 GB/s)
-and cut at line boundaries, so one big ``.jsonl.zst`` still spreads over every worker; ``.txt`` files are
-grouped by size and read by the worker; Parquet files are cut at row-group boundaries.
-
-Decompression faults (a truncated ``.gz`` or ``.zst``, corrupt data) end the file with a quarantine row
-that names the file, the line and the decompressed byte offset where the good data ended; every complete
-line before it is processed as usual.
+Built-in readers: ``jsonl`` (:mod:`.jsonl`), ``txt`` (:mod:`.txt`) and ``parquet`` (:mod:`.parquet`).
+Other packages add readers through the entry-point group ``thresher.readers`` (name = the reader's
+``name``, value = its :class:`~thresher.io.base.Reader` class); a plug-in's suffixes may not take a
+built-in's.
 """
 
 from __future__ import annotations
 
-import gzip
 import queue
+import re
 import threading
-import zlib
-from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Iterable, Iterator, TypeVar
+from typing import Any, Iterable, Iterator, TypeVar
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-import zstandard
+from ..errors import ConfigError, InputError
+from ..plugins import load_group
+from .base import Chunk, InputFile, Reader
+from .jsonl import JsonlReader
+from .parquet import ParquetReader
+from .txt import TextReader
 
-from .inputs import InputFile
-from .storage import open_random, open_stream
-
-BLOCK = 4 << 20
-
-
-@dataclass(slots=True)
-class Chunk:
-    """The work of one ingest task. ``payload`` depends on ``kind``:
-
-    - ``jsonl``: a list of byte strings, each holding whole lines ending in ``\\n`` (the very last line
-      of a file may lack it; the pieces are not joined, which would copy them once more), or the
-      :class:`InputFile` itself when the file is no larger than a shard on disk: the worker then reads
-      and decompresses it (:func:`load_whole_file`), so a corpus of many files never funnels through
-      the driver;
-    - ``txt``: list of (path, size) of the files, one document each;
-    - ``parquet``: list of row-group indices of ``file``."""
-
-    index: int
-    kind: str
-    file: str
-    payload: Any
-    first_line: int = 1
-    byte_offset: int = 0
-    nbytes: int = 0
-    errors: list[dict] = field(default_factory=list)
+ENTRY_POINT_GROUP = "thresher.readers"
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
-class _Truncated(Exception):
-    def __init__(self, message: str, kind: str = "truncated"):
-        super().__init__(message)
-        self.kind = kind
+def check_reader(cls: object, *, origin: str = "") -> type[Reader]:
+    """``cls`` if it is a reader thresher can use; else a ConfigError saying what to fix."""
+    where = f" ({origin})" if origin else ""
+    if not (isinstance(cls, type) and issubclass(cls, Reader)):
+        raise ConfigError(f"{cls!r}{where} is not a thresher reader: subclass thresher.io.base.Reader")
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigError(f"reader class {cls.__qualname__}{where} needs a name of lower-case letters, "
+                          f"digits and '_' (got {name!r})")
+    suffixes = getattr(cls, "suffixes", None)
+    if not (isinstance(suffixes, dict) and suffixes
+            and all(isinstance(k, str) and k.startswith(".") and k == k.lower() for k in suffixes)):
+        raise ConfigError(f"reader '{name}'{where}: suffixes must map lower-case file suffixes such as "
+                          f"'.jsonl' to their compression")
+    for method in ("chunks", "parse"):
+        if getattr(cls, method) is getattr(Reader, method):
+            raise ConfigError(f"reader '{name}'{where} does not implement {method}()")
+    return cls
 
 
-def _zstd_blocks(fh: BinaryIO) -> Iterator[bytes]:
-    """Decompress a (multi-frame) zstd stream; raise _Truncated if it stops inside a frame.
-
-    ``zstandard``'s stream_reader returns a clean EOF on a truncated frame, so frames are tracked by hand."""
-    dctx = zstandard.ZstdDecompressor()
-    dobj, fed = dctx.decompressobj(), False
-    while True:
-        raw = fh.read(BLOCK)
-        if not raw:
-            break
-        while raw:
-            try:
-                out = dobj.decompress(raw)
-            except zstandard.ZstdError as exc:
-                raise _Truncated(f"corrupt zstd data: {exc}", "corrupt") from exc
-            fed = True
-            if out:
-                yield out
-            if dobj.eof:
-                raw, dobj, fed = dobj.unused_data, dctx.decompressobj(), False
-            else:
-                raw = b""
-    if fed:
-        raise _Truncated("truncated zstd stream (the last frame is incomplete)")
+#: Every reader by name: the built-ins, then the plug-ins installed.
+READERS: dict[str, Reader] = {cls.name: cls() for cls in (TextReader, JsonlReader, ParquetReader)}
+#: Plug-in readers that are installed but could not be loaded: name -> why.
+BROKEN: dict[str, str] = {}
 
 
-def _gzip_blocks(fh: BinaryIO) -> Iterator[bytes]:
-    with gzip.GzipFile(fileobj=fh) as gz:
-        while True:
-            try:
-                out = gz.read1(1 << 16)   # small reads: the data before a fault is kept
-            except EOFError as exc:
-                raise _Truncated(f"truncated gzip stream: {exc}") from exc
-            except (gzip.BadGzipFile, zlib.error, OSError) as exc:
-                raise _Truncated(f"corrupt gzip data: {exc}", "corrupt") from exc
-            if not out:
-                return
-            yield out
+_loaded = False
 
 
-def _plain_blocks(fh: BinaryIO) -> Iterator[bytes]:
-    while block := fh.read(BLOCK):
-        yield block
-
-
-def _jsonl_chunks(f: InputFile, shard_bytes: int, start_index: int) -> Iterator[Chunk]:
-    blocks = {"zst": _zstd_blocks, "gz": _gzip_blocks, None: _plain_blocks}[f.compression]
-    index, line_no, offset = start_index, 1, 0
-    pending: list[bytes] = []
-    pending_bytes = pending_lines = 0
-    tail = b""
-    error: dict | None = None
-
-    def cut() -> Chunk:
-        nonlocal index, line_no, offset, pending, pending_bytes, pending_lines
-        chunk = Chunk(index, "jsonl", f.path, pending, line_no, offset, pending_bytes)
-        index += 1
-        line_no += pending_lines
-        offset += pending_bytes
-        pending, pending_bytes, pending_lines = [], 0, 0
-        return chunk
-
-    with open_stream(f.path) as fh:
-        try:
-            for block in blocks(fh):
-                data = tail + block
-                end = data.rfind(b"\n") + 1
-                tail = data[end:]
-                pos = 0
-                while pos < end:   # cut at the first line end once a shard has shard_bytes
-                    cut_at = data.find(b"\n", pos + max(shard_bytes - pending_bytes, 1) - 1, end)
-                    stop = end if cut_at == -1 else cut_at + 1
-                    pending.append(data[pos:stop])
-                    pending_bytes += stop - pos
-                    pending_lines += data.count(b"\n", pos, stop)
-                    pos = stop
-                    if cut_at != -1:
-                        yield cut()
-        except _Truncated as exc:
-            error = {"file": f.path, "line": None, "byte_offset": None, "kind": exc.kind, "error": str(exc), "raw": tail}
-    if tail and error is None:
-        pending.append(tail)
-        pending_bytes += len(tail)
-        pending_lines += 1
-        tail = b""
-    if error is not None:
-        # lines before the fault are processed; the fault (and any partial line) is quarantined
-        error["line"] = line_no + pending_lines
-        error["byte_offset"] = offset + pending_bytes
-        chunk = cut()
-        chunk.errors.append(error)
-        yield chunk
-    elif pending or index == start_index:
-        chunk = cut()
-        if index == start_index + 1 and not chunk.payload:
-            chunk.errors.append({"file": f.path, "line": None, "byte_offset": 0,
-                                 "kind": "empty_file", "error": "empty file: no documents", "raw": None})
-        yield chunk
-
-
-def load_whole_file(chunk: Chunk) -> Chunk:
-    """The chunk of a file that a worker reads whole: its lines, or its fault as a quarantine row."""
-    f: InputFile = chunk.payload
-    (whole,) = _jsonl_chunks(f, 1 << 62, chunk.index)
-    return whole
-
-
-def _parquet_chunks(f: InputFile, shard_bytes: int, start_index: int) -> Iterator[Chunk]:
-    try:
-        meta = pq.ParquetFile(open_random(f.path)).metadata
-    except (OSError, pa.ArrowException) as exc:
-        yield Chunk(start_index, "parquet", f.path, [], errors=[
-            {"file": f.path, "line": None, "byte_offset": None, "kind": "unreadable",
-             "error": f"unreadable Parquet file: {exc}", "raw": None}])
+def load_plugins() -> None:
+    """Register the readers of the installed packages' ``thresher.readers`` entry points (once; on
+    first use, since a plug-in imports thresher itself)."""
+    global _loaded
+    if _loaded:
         return
-    index, groups, size, first = start_index, [], 0, 1
-    rows = 0
-    for g in range(meta.num_row_groups):
-        groups.append(g)
-        size += meta.row_group(g).total_byte_size
-        rows += meta.row_group(g).num_rows
-        if size >= shard_bytes:
-            yield Chunk(index, "parquet", f.path, groups, first, 0, size)
-            index, groups, size, first = index + 1, [], 0, rows + 1
-    if groups or index == start_index:
-        chunk = Chunk(index, "parquet", f.path, groups, first, 0, size)
-        if not groups:
-            chunk.errors.append({"file": f.path, "line": None, "byte_offset": 0,
-                                 "kind": "empty_file", "error": "empty file: no documents", "raw": None})
-        yield chunk
+    _loaded = True
+    taken = {s: r.name for r in READERS.values() for s in r.suffixes}
+    for name, cls in load_group(ENTRY_POINT_GROUP, check_reader, BROKEN):
+        clash = sorted(s for s in cls.suffixes if s in taken)
+        if name in READERS or clash:
+            BROKEN[name] = f"plug-in reader '{name}' ({cls!r}): its name or suffixes {clash} are taken"
+        else:
+            READERS[name] = cls()
+            taken.update(dict.fromkeys(cls.suffixes, name))
+
+
+def reader_of(kind: str) -> Reader:
+    load_plugins()
+    try:
+        return READERS[kind]
+    except KeyError:
+        raise InputError(f"no reader for input kind '{kind}'"
+                         + (f": {BROKEN[kind]}" if kind in BROKEN else "")) from None
+
+
+def format_of(path: str) -> tuple[str, str | None] | None:
+    """``(reader name, compression)`` of a file by its name (the longest matching suffix), or None."""
+    load_plugins()
+    name = path.lower()
+    best: tuple[int, str, str | None] | None = None
+    for reader in READERS.values():
+        for suffix, compression in reader.suffixes.items():
+            if name.endswith(suffix) and (best is None or len(suffix) > best[0]):
+                best = (len(suffix), reader.name, compression)
+    return None if best is None else best[1:]
+
+
+def supported_suffixes() -> list[str]:
+    load_plugins()
+    return [s for r in READERS.values() for s in r.suffixes]
 
 
 def iter_chunks(files: list[InputFile], *, shard_bytes: int) -> Iterator[Chunk]:
-    """All chunks of all inputs, numbered 0, 1, 2... in corpus order."""
-    index = 0
-    txt: list[tuple[str, int]] = []
-    txt_bytes = 0
-    for f in files:
-        if f.kind == "txt":
-            txt.append((f.path, f.size))
-            txt_bytes += f.size
-            if txt_bytes >= shard_bytes or len(txt) >= 10_000:
-                yield Chunk(index, "txt", txt[0][0], txt, nbytes=txt_bytes)
-                index, txt, txt_bytes = index + 1, [], 0
-            continue
-        if txt:  # keep corpus order: flush pending .txt files before the next kind of file
-            yield Chunk(index, "txt", txt[0][0], txt, nbytes=txt_bytes)
-            index, txt, txt_bytes = index + 1, [], 0
-        if f.kind == "jsonl" and f.size <= shard_bytes:
-            yield Chunk(index, "jsonl", f.path, f, nbytes=f.size)
-            index += 1
-            continue
-        make = _jsonl_chunks if f.kind == "jsonl" else _parquet_chunks
-        for chunk in make(f, shard_bytes, index):
+    """All chunks of all inputs, numbered 0, 1, 2... in corpus order: each run of consecutive files of
+    one format is cut by its reader."""
+    index, i = 0, 0
+    while i < len(files):
+        j = i
+        while j < len(files) and files[j].kind == files[i].kind:
+            j += 1
+        for chunk in reader_of(files[i].kind).chunks(files[i:j], shard_bytes=shard_bytes, start=index):
             yield chunk
             index = chunk.index + 1
-    if txt:
-        yield Chunk(index, "txt", txt[0][0], txt, nbytes=txt_bytes)
+        i = j
+
+
+def check_inputs(files: Iterable[InputFile], cfg: Any) -> None:
+    """Each reader's check of its files, before any work."""
+    for f in files:
+        reader_of(f.kind).check(f, cfg)
 
 
 T = TypeVar("T")

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
+from ..configure import load_config
 from ..engine.layout import Layout, read_arrow, read_json, read_parquet, write_bytes
 from ..io.storage import Location
 from . import svg
@@ -94,7 +95,6 @@ def _input_tables(lay: Layout, manifest: dict[str, Any]) -> Iterator[pa.Table]:
     if shards:
         yield from (read_arrow(p) for p in shards)
         return
-    from ..api import load_config
     from ..io.inputs import expand_inputs
     from ..io.parse import parse_chunk
     from ..io.readers import iter_chunks

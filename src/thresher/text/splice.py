@@ -14,7 +14,7 @@ import numba
 import numpy as np
 import pyarrow as pa
 
-from ..filters.charclass import flag, tables
+from .charclass import flag, tables
 from .normalize import _char_len, code_point_at, utf8_buffer
 
 

@@ -46,22 +46,22 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import ClassVar
-from urllib.parse import urlsplit
 
 import numpy as np
 import pyarrow as pa
 
-from ..config import option
-from ..documents import Cut, Document
-from ..steps import DocumentStep, SpanKeys, Verdicts
-from ..text.normalize import utf8_buffer
-from ..text.segment import keyed_lines
-from .charclass import DIGIT, TextBatch, tables
+from ...config import option
+from ...documents import Cut, Document
+from ..base import DocumentStep, Verdicts
+from ..keyed import SpanKeys
+from ...text.normalize import utf8_buffer
+from ...text.segment import keyed_lines
+from ...text.charclass import DIGIT, TextBatch, tables
 from .lines import (ENDS_SENTENCE, HAS_ALPHA, HAS_DIGIT, HAS_LOWER, HAS_MARKED, HAS_TRIGGER, HAS_UPPER,
                     line_features, line_features_batch)
+from .learned import LearnedLines
 from .triggers import TriggerAutomaton
-from .quality import check_rule_names
+from ..quality import check_rule_names
 
 LINE_RULES = ("c4_long_word", "c4_javascript", "c4_policy", "citation_export", "ui_phrase", "uppercase",
               "no_letters", "counter", "c4_min_words", "c4_terminal_punct")
@@ -78,7 +78,7 @@ _UI = ("log in", "login", "log-in", "sign in", "signin", "sign-in", "sign up", "
        "items in cart", "your cart", "leave a reply", "leave a comment", "post a comment", "reply",
        "skip to content", "skip to main content", "back to top", "print this", "email this",
        "forgot your password", "forgot password", "remember me", "all rights reserved", "powered by")
-#: The literals every keyword rule needs, lower case: a line without one cannot match (filters/triggers.py).
+#: The literals every keyword rule needs, lower case: a line without one cannot match (triggers.py).
 _TRIGGERS = ("javascript", *_POLICY, "retrieved from", "accessed", "available from", "available at",
              "[online]", "[internet]", "viewed", *_UI)
 #: Case-insensitive keyword rules, one scan of the whole text; group name = rule. Every match starts with
@@ -111,7 +111,7 @@ _COUNTER = re.compile(r"\d[\d,.]{0,15}\s{0,3}(?:likes?|comments?|shares?|views?|
                       r"replies|reviews?|votes?|followers?|answers?)\s{0,3}[:(]?\s{0,3}\d[\d,.]{0,15}\)?",
                       re.IGNORECASE)
 def ends_terminal(line: str) -> bool:
-    """Whether ``line`` ends a sentence, as the line kernel decides it (:mod:`thresher.filters.lines`)."""
+    """Whether ``line`` ends a sentence, as the line kernel decides it (:mod:`thresher.steps.boilerplate.lines`)."""
     bits = line_features(line)[4]
     return bool(len(bits) and bits[-1] & ENDS_SENTENCE)
 
@@ -131,10 +131,8 @@ class Boilerplate(DocumentStep):
     name = "boilerplate"
     version = "1"
     Config = BoilerplateConfig
-    reason = "repeated_line"
+    stage = "clean"
     rules = RULES
-    whole_document: ClassVar[bool] = False
-    similarity = None
     batched = True
 
     def __init__(self, config: BoilerplateConfig | None = None):
@@ -146,9 +144,9 @@ class Boilerplate(DocumentStep):
         else:
             self._keywords = _KEYWORDS
 
-    @property
-    def is_global(self) -> bool:   # type: ignore[override]
-        return self.config.repeated_min_docs > 0
+    def parts(self) -> tuple["Boilerplate", LearnedLines | None]:
+        """The line rules, and with ``repeated_min_docs`` > 0 the lines learned per source."""
+        return self, (LearnedLines(self) if self.config.repeated_min_docs > 0 else None)
 
     # -- line rules ----------------------------------------------------------------------------------
     def line_codes(self, batch: TextBatch):
@@ -167,7 +165,7 @@ class Boilerplate(DocumentStep):
 
         mark("c4_long_word", longest > c.max_word_length)
         if self._keywords is not None:
-            # only lines holding a trigger word can match the keyword regex (see filters/triggers.py)
+            # only lines holding a trigger word can match the keyword regex (see triggers.py)
             # and in a line longer than ui_phrase checks, only a marked (not ui_phrase) trigger word can:
             # of 12,000 webdocs texts' 2,449 flagged long lines 992 hold one, regex 0.03 s instead of
             # 0.10 s (``python benchmarks/kernels.py``)
@@ -252,16 +250,3 @@ class Boilerplate(DocumentStep):
         doc, start, end, cut0, cut1, key = keyed_lines(*utf8_buffer(texts), normalization="NFKC",
                                                        lowercase=True)
         return SpanKeys(row=doc, start=start, end=end, key=key, cut_start=cut0, cut_end=cut1)
-
-
-def source_key(source: str, url: object) -> str:
-    """What repeated lines are counted within: the host of ``url`` if it has one, else the input file."""
-    if isinstance(url, str) and url:
-        try:
-            host = urlsplit(url.strip()).hostname
-        except ValueError:
-            host = None
-        if host:
-            return "host:" + host.lower().removeprefix("www.")
-    return "file:" + source
-

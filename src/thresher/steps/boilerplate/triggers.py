@@ -5,7 +5,7 @@ Python's ``re`` tries phrase by phrase at every position; so only lines that hol
 literal trigger words go through the regex. pyahocorasick finds them, but returns a Python tuple per hit and
 scans one ``str`` per call; this module turns the same automaton into a full transition table so that a
 numba kernel can flag the lines of a whole shard in one pass over its code points (one table lookup per
-character). ``boilerplate`` walks it inside the line-feature loop (:func:`thresher.filters.lines.
+character). ``boilerplate`` walks it inside the line-feature loop (:func:`thresher.steps.boilerplate.lines.
 line_features_batch` with ``triggers``), where the rest of the loop's work hides the walk's chain of
 dependent loads: 0.17 s for features and flags of 12,000 webdocs texts, against 0.32 s for the
 features and then :meth:`TriggerAutomaton.flag_lines` as a pass of its own (``python
@@ -106,7 +106,7 @@ class TriggerAutomaton:
 
     def flag_text(self, text: str) -> bool:
         """Whether ``text`` holds a pattern (or a wild character): the kernel on one span."""
-        from .charclass import code_points
+        from ...text.charclass import code_points
         cp = code_points(text)
         return bool(self.flag_lines(cp, np.array([0]), np.array([len(cp)]))[0])
 

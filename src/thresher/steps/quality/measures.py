@@ -26,8 +26,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..text.tokens import _mix
-from .charclass import code_points, flag as _flag, tables
+from ...text.tokens import _mix
+from ...text.charclass import code_points, flag as _flag, tables
 
 #: Names of the measures, in the order of the kernel's output vector.
 MEASURES = (
@@ -390,7 +390,7 @@ def _measure_batch(cp, offsets, flags, lower, stop, short_len, out):  # pragma: 
 def measure_batch(cp: np.ndarray, offsets: np.ndarray, *, stop_words: tuple[str, ...] = STOP_WORDS,
                   short_line_chars: int = 30) -> np.ndarray:
     """:func:`measure` of every text of a batch (``cp``, ``offsets`` of a
-    :class:`~thresher.filters.charclass.TextBatch`): an ``(n, len(MEASURES))`` float64 array."""
+    :class:`~thresher.text.charclass.TextBatch`): an ``(n, len(MEASURES))`` float64 array."""
     flags, lower = tables()
     out = np.empty((len(offsets) - 1, len(MEASURES)), np.float64)
     _measure_batch(cp, offsets, flags, lower, stop_hashes(stop_words), short_line_chars, out)

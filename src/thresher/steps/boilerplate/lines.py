@@ -12,7 +12,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .charclass import ALPHA, DIGIT, LOWER, SPACE, UPPER, code_points, flag as _flag, tables
+from ...text.charclass import ALPHA, DIGIT, LOWER, SPACE, UPPER, code_points, flag as _flag, tables
 from .triggers import ANY, MARKED, WILD, TriggerAutomaton
 
 HAS_ALPHA = 1
@@ -20,12 +20,12 @@ HAS_LOWER = 2
 HAS_UPPER = 4
 ENDS_SENTENCE = 8
 HAS_DIGIT = 16
-HAS_TRIGGER = 32    # the line holds a trigger word of the automaton passed in (filters/triggers.py)
+HAS_TRIGGER = 32    # the line holds a trigger word of the automaton passed in (triggers.py)
 HAS_MARKED = 64     # the line holds one of the automaton's marked trigger words (or a wild character)
 
 
 def _line_bits() -> np.ndarray:
-    """The line bits a character of flags ``f`` (:mod:`~thresher.filters.charclass`) sets: none for
+    """The line bits a character of flags ``f`` (:mod:`~thresher.text.charclass`) sets: none for
     whitespace; HAS_UPPER only for a character that is not also lower case."""
     out = np.zeros(128, np.int64)
     for f in range(128):
@@ -57,7 +57,7 @@ def _lines(cp, flags, sym, steps, shift, accept, start, end, words, longest, bit
         hit = 0
         while b < n and cp[b] != 10:
             c = cp[b]
-            # the trigger automaton's walk (filters/triggers.py): a chain of dependent loads, which the
+            # the trigger automaton's walk (triggers.py): a chain of dependent loads, which the
             # rest of this loop's work overlaps
             s = sym[c] if c < n_sym else 0
             if s == WILD:
@@ -131,7 +131,7 @@ def _lines_batch(cp, offsets, flags, sym, steps, shift, accept, doc, start, end,
 
 def line_features_batch(cp: np.ndarray, offsets: np.ndarray, *, triggers: TriggerAutomaton | None = None):
     """:func:`line_features` of every text of a batch (``cp``, ``offsets`` of a
-    :class:`~thresher.filters.charclass.TextBatch`): ``doc, start, end, words, longest, bits``,
+    :class:`~thresher.text.charclass.TextBatch`): ``doc, start, end, words, longest, bits``,
     with ``start``/``end`` relative to the text ``doc``. With ``triggers``, ``bits`` has
     :data:`HAS_TRIGGER` where :meth:`TriggerAutomaton.flag_lines` would flag the line, and
     :data:`HAS_MARKED` where the line holds one of its marked words (or a wild character)."""

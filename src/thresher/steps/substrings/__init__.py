@@ -5,7 +5,7 @@ As Lee et al. 2021 ("Deduplicating Training Data Makes Language Models Better"):
 repeat; the union of all repeated windows of a document is removed, one row per maximal span, with
 ``reason="repeated_substring"`` and ``dup_of_*`` naming the earliest occurrence of the span's first
 window. Occurrences are found with a suffix array (pydivsufsort) over the token sequence of the corpus,
-built chunk by chunk so memory stays bounded (see :mod:`thresher.engine.substrings`).
+built chunk by chunk so memory stays bounded (see :mod:`thresher.steps.substrings.phases`).
 
 Words are maximal runs of non-whitespace characters, compared exactly; the whitespace between them is
 not compared (``"a  b"`` repeats ``"a b"``). With ``min_chars`` set, every character is a token instead
@@ -16,13 +16,18 @@ Lee et al., in characters so that a span never splits a UTF-8 sequence).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..config import option
-from ..steps import Step
-from ..text.tokens import tokenize
+from ...config import option
+from ...text.tokens import tokenize
+from ..global_step import GlobalStep, Phase
+from .phases import map_shard, reduce_phases
+
+if TYPE_CHECKING:
+    from ...engine.context import StepContext
+    from ...engine.view import ShardView
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,9 +39,11 @@ class SubstringsConfig:
                                "(about 50 bytes per token).", min=1000)
 
 
-class SubstringDedup(Step):
+class SubstringDedup(GlobalStep):
     name = "substrings"
     version = "1"
+    stage = "dedup_spans"
+    position = 20
     Config = SubstringsConfig
     reason: ClassVar[str] = "repeated_substring"
     similarity: ClassVar[float] = 1.0
@@ -48,3 +55,9 @@ class SubstringDedup(Step):
     def tokens(self, data: np.ndarray, offsets: np.ndarray):
         """Tokens of the texts in ``data`` (see :func:`thresher.text.tokens.tokenize`)."""
         return tokenize(data, offsets, unit="chars" if self.config.min_chars else "words")
+
+    def map(self, view: "ShardView", ctx: "StepContext") -> dict[str, Any]:
+        return map_shard(self, view, ctx)
+
+    def phases(self, ctx: "StepContext", map_results: list[dict[str, Any]]) -> list[Phase]:
+        return reduce_phases(self, ctx, map_results)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..text.tokens import _mix
+from ...text.tokens import _mix
 
 EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 

@@ -35,8 +35,8 @@ import pyarrow.compute as pc
 
 from ..config import option
 from ..documents import Cut, Document
-from ..steps import DocumentStep, Verdicts
-from .charclass import as_arrow
+from .base import DocumentStep, Verdicts
+from ..text.charclass import as_arrow
 
 # Each pattern starts with a literal or a narrow class (so the regex engine skips ahead in C) and
 # checks the character before its first one with a lookbehind placed after it.
@@ -158,6 +158,8 @@ class PiiConfig:
 
 class PiiFilter(DocumentStep):
     name = "pii"
+    stage = "rewrite"
+    position = 10
     version = "1"
     Config = PiiConfig
     batched = True

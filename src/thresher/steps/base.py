@@ -1,27 +1,29 @@
-"""The step contract: every step is a plain object with one method to implement.
+"""The contract of a local step, and what every step has.
 
-- :class:`DocumentStep` (local, per document): ``process(doc) -> Drop | list[Cut] | None``.
-  Filters and span removers (boilerplate, quality, PII) are this kind.
-- :class:`KeyedDedupStep` (global): ``spans(texts, lengths) -> SpanKeys``: the spans of each current text and a
-  128-bit key for each. The engine partitions keys by hash on disk, keeps the first occurrence of each key
-  in corpus order and removes every later one, recording the kept twin. Exact document dedup is this
-  kind (one span per document); paragraph dedup will be too.
+- :class:`DocumentStep` (local): ``process(doc) -> Drop | list[Cut] | None``, one document at a time, or
+  ``process_batch(texts) -> Verdicts`` for a whole batch at once (``batched = True``). Filters and span
+  removers (boilerplate's line rules, quality, language, PII) are this kind.
+- :class:`~thresher.steps.global_step.GlobalStep` (global): needs the whole corpus; it says what it
+  computes per shard (its map side) and which reduce phases run over its own scratch space. Keyed dedup
+  (:class:`~thresher.steps.keyed.KeyedDedupStep`: exact documents, paragraphs), near-dup, substrings and
+  boilerplate's learned lines are this kind.
 
-Steps never see shards, workers, manifests or files: the engine does all of that, so the same step runs
-unchanged on the local engine and on Ray. Each step has a ``name`` (used by ``--steps`` and as its TOML
-section), a ``version`` (bumped when its output changes; recorded in manifests) and a ``Config``
-dataclass validated before any work starts.
+Steps never see shards' files, workers or manifests: the engine does all of that, so the same step runs
+unchanged on the local engine and on Ray. Each step has a ``name`` (used by ``--steps``, as its TOML
+section and in removal rows), a ``version`` (bumped when its output changes; recorded in manifests), a
+``Config`` dataclass validated before any work starts, and a ``stage`` that places it in the pipeline
+(:data:`STAGES`; within a stage, by ``position``, then name).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import pyarrow as pa
 
-from .documents import Cut, Document, Drop
+from ..documents import Cut, Document, Drop
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,15 +31,29 @@ class NoOptions:
     """A step without options."""
 
 
+#: Where a step runs in the pipeline, in this order: whole-document dedup, span dedup, cleaning (span
+#: removers), document filters, then rewriting steps such as PII placeholders, so that no later step
+#: cuts into a placeholder. Every step declares one (``Step.stage``).
+STAGES = ("dedup_documents", "dedup_spans", "clean", "filter", "rewrite")
+
+
 class Step:
     name: ClassVar[str]
     version: ClassVar[str] = "1"
     Config: ClassVar[type] = NoOptions
-    #: A global step needs the whole corpus: the engine runs it in phases (engine/drivers.py).
-    is_global: ClassVar[bool] = True
+    #: One of :data:`STAGES`.
+    stage: ClassVar[str]
+    #: Order within the stage (lower first; ties by name).
+    position: ClassVar[int] = 100
 
     def __init__(self, config: object | None = None):
         self.config = config if config is not None else self.Config()
+
+    def parts(self) -> tuple["DocumentStep | None", "Any"]:
+        """The step's local part (run on each shard's documents) and its global part (run over the
+        whole corpus), either of which may be None. A step with both runs its local part right before
+        its global part's map side, in the same pass."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
@@ -104,8 +120,10 @@ class DocumentStep(Step):
     that instead of :meth:`process` and records its verdicts as arrays (a step that declares
     :meth:`columns` returns their values in ``Verdicts.labels``). Both must decide the same."""
 
-    is_global = False
     batched: ClassVar[bool] = False
+
+    def parts(self) -> tuple["DocumentStep | None", Any]:
+        return self, None
 
     def process(self, doc: Document) -> Drop | Sequence[Cut] | None:
         """Return ``Drop`` to remove the document, cuts (current-text offsets) to remove spans, or None.
@@ -115,33 +133,4 @@ class DocumentStep(Step):
 
     def process_batch(self, texts: pa.LargeStringArray) -> Verdicts:
         """The verdicts for a batch of current texts (only with ``batched = True``)."""
-        raise NotImplementedError
-
-
-@dataclass(frozen=True, slots=True)
-class SpanKeys:
-    """Spans of a batch of texts with a 128-bit key each (parallel arrays, current-text offsets).
-
-    ``start..end`` is what is compared and what ``dup_of`` names; ``cut_start..cut_end`` (default: the
-    same) is what is deleted when the span is a repeat, e.g. a paragraph with its separator."""
-
-    row: np.ndarray      # int64: index of the text in the batch
-    start: np.ndarray    # int64
-    end: np.ndarray      # int64
-    key: np.ndarray      # (n, 2) uint64: high, low
-    cut_start: np.ndarray | None = None
-    cut_end: np.ndarray | None = None
-
-
-class KeyedDedupStep(Step):
-    """A global step: later occurrences of an equal key are removed in favour of the first one.
-
-    ``whole_document = True`` makes a removed occurrence drop its whole document (exact dedup)."""
-
-    whole_document: ClassVar[bool] = False
-    reason: ClassVar[str]
-    similarity: ClassVar[float] = 1.0
-
-    def spans(self, texts: pa.LargeStringArray, lengths: np.ndarray) -> SpanKeys:
-        """Spans and keys of ``texts`` (current texts; ``lengths`` their lengths in characters)."""
         raise NotImplementedError

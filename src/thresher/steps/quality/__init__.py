@@ -16,7 +16,7 @@ Sources of the rules and their defaults:
 - FineWeb: Penedo et al. 2024, "The FineWeb Datasets", section 3.3 (custom filters), datatrove's
   ``FineWebQualityFilter``.
 
-How each measure is computed is in :mod:`thresher.filters.measures`.
+How each measure is computed is in :mod:`thresher.steps.quality.measures`.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..config import option
-from ..documents import Document, Drop
-from ..errors import ConfigError
-from ..steps import DocumentStep, Verdicts
-from .charclass import TextBatch, as_arrow
+from ...config import option
+from ...documents import Document, Drop
+from ...errors import ConfigError
+from ..base import DocumentStep, Verdicts
+from ...text.charclass import TextBatch, as_arrow
 from .measures import IDX, MEASURES, measure, measure_batch
 
 
@@ -150,6 +150,8 @@ def check_rule_names(step: str, names: tuple[str, ...], known) -> None:
 
 class QualityFilter(DocumentStep):
     name = "quality"
+    stage = "filter"
+    position = 10
     version = "1"
     Config = QualityConfig
     rules = tuple(RULES)

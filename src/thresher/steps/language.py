@@ -31,7 +31,7 @@ from ..cache import cached_arrays, entry_key
 from ..config import option
 from ..documents import Document, Drop
 from ..errors import ConfigError
-from ..steps import DocumentStep, Verdicts
+from .base import DocumentStep, Verdicts
 
 
 #: Bumped whenever :func:`_model_arrays` changes what it derives (the cache key includes it).
@@ -242,6 +242,8 @@ class LanguageConfig:
 
 class LanguageId(DocumentStep):
     name = "language"
+    stage = "filter"
+    position = 20
     version = "2"
     Config = LanguageConfig
     batched = True

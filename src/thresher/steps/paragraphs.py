@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..config import option
-from ..steps import KeyedDedupStep, SpanKeys
+from .keyed import KeyedDedupStep, SpanKeys
 from ..text.normalize import span_fingerprints, utf8_buffer
 from ..text.segment import paragraphs
 
@@ -34,6 +34,8 @@ class ParagraphsConfig:
 
 class ParagraphDedup(KeyedDedupStep):
     name = "paragraphs"
+    stage = "dedup_spans"
+    position = 10
     version = "1"
     Config = ParagraphsConfig
     reason = "repeated_paragraph"

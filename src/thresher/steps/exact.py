@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..config import option
-from ..steps import KeyedDedupStep, SpanKeys
+from .keyed import KeyedDedupStep, SpanKeys
 from ..text.normalize import fingerprints
 
 
@@ -29,6 +29,8 @@ class ExactConfig:
 
 class ExactDedup(KeyedDedupStep):
     name = "exact"
+    stage = "dedup_documents"
+    position = 10
     version = "1"
     Config = ExactConfig
     whole_document = True

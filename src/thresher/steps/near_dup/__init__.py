@@ -2,7 +2,7 @@
 
 - Shingles: word ``ngram``-grams (default 5) over NFKC, lower-cased text without punctuation, or
   character n-grams for text written without spaces (``shingle = "auto"`` detects it per document).
-- Signatures: ``num_perm`` one-permutation MinHash values (:mod:`thresher.dedup.minhash`), seeded.
+- Signatures: ``num_perm`` one-permutation MinHash values (:mod:`thresher.steps.near_dup.minhash`), seeded.
 - Candidates: documents sharing one of ``bands`` bands of ``rows`` values (chosen from ``threshold`` by
   minimising weighted false positive and false negative probability, or given), plus, for containment,
   documents sharing at least half of the smaller one's sampled shingles (one shingle in
@@ -23,15 +23,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
-from ..config import option
-from ..errors import ConfigError
-from ..steps import Step
-from ..text.shingles import shingles
+from ...config import option
+from ...errors import ConfigError
+from ...text.shingles import shingles
+from ..global_step import GlobalStep, Phase
 from .minhash import optimal_params
+from .phases import map_shard, reduce_phases
+
+if TYPE_CHECKING:
+    from ...engine.context import StepContext
+    from ...engine.view import ShardView
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,9 +63,11 @@ class NearDupConfig:
                           "sampled shingles for containment): faster, no exact values.")
 
 
-class NearDup(Step):
+class NearDup(GlobalStep):
     name = "near_dup"
     version = "1"
+    stage = "dedup_documents"
+    position = 20
     Config = NearDupConfig
     reason: ClassVar[str] = "jaccard"
     whole_document: ClassVar[bool] = True
@@ -80,3 +87,9 @@ class NearDup(Step):
         """Shingle ids of each text of an Arrow string array or list (sorted and unique unless
         ``unique=False``)."""
         return shingles(texts, ngram=self.config.ngram, unit=self.config.shingle, unique=unique)
+
+    def map(self, view: "ShardView", ctx: "StepContext") -> dict[str, Any]:
+        return map_shard(self, view, ctx)
+
+    def phases(self, ctx: "StepContext", map_results: list[dict[str, Any]]) -> list[Phase]:
+        return reduce_phases(ctx)

@@ -1,4 +1,4 @@
-"""Engine side of ``substrings``: token sequences per shard, suffix arrays per chunk, spans per document.
+"""Phases of ``substrings``: token sequences per shard, suffix arrays per chunk, spans per document.
 
 Phases (``W`` = the window, ``min_tokens`` or ``min_chars``):
 
@@ -21,75 +21,66 @@ Phases (``W`` = the window, ``min_tokens`` or ``min_chars``):
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numba
+import pydivsufsort
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..documents import doc_key
-from ..text.normalize import utf8_buffer
-from .drivers import Driver, write_decisions
-from .keyed import DECISION_SCHEMA
-from .layout import read_arrow, write_arrow
-from .plan import Plan
-from .shard import ShardState, StepStats
+from ...documents import doc_key
+from ...text.normalize import utf8_buffer
+from ..global_step import DECISION_SCHEMA, Phase, Task
+
+if TYPE_CHECKING:
+    from ...engine.context import StepContext
+    from ...engine.view import ShardView
+    from . import SubstringDedup
 
 
-def _map_path(plan: Plan, name: str, shard: int):
-    return plan.layout.work / f"{name}.map" / f"{plan.layout.part(shard)}.arrow"
+def map_shard(step: "SubstringDedup", view: ShardView, ctx: StepContext) -> dict[str, Any]:
+    """Tokens of the shard's live documents: each token's row, original character span and id."""
+    rows = view.live_rows()
+    data, offsets = utf8_buffer(view.texts(rows))
+    doc, start, end, token = step.tokens(data, offsets)
+    doc_rows = rows[doc] if len(rows) else np.zeros(0, np.int64)
+    if view.has_edits and len(doc):      # tokens of edited documents: map offsets to the original
+        m = view.to_original(np.concatenate((doc_rows, doc_rows)), np.concatenate((start, end - 1)))
+        start, end = m[:len(doc)], m[len(doc):] + 1
+    part = ctx.part(view.shard)
+    ctx.write_table("map", part, pa.table({
+        "row": pa.array(doc_rows.astype(np.int32)), "start": pa.array(start.astype(np.int32)),
+        "end": pa.array(end.astype(np.int32)), "token": pa.array(token)}))
+    ctx.write_table("map", f"{part}.ids", pa.table({
+        "row": pa.array(rows.astype(np.int32)), "id": view.ids(rows)}))
+    return {"tokens": int(len(token))}
 
 
-def _ids_path(plan: Plan, name: str, shard: int):
-    return plan.layout.work / f"{name}.map" / f"{plan.layout.part(shard)}.ids.arrow"
+def reduce_phases(step: "SubstringDedup", ctx: StepContext, map_results: list[dict]) -> list[Phase]:
+    """Chunks of consecutive shards; a suffix-array task per pair of chunks, then spans per chunk."""
+    shards = ctx.shards
+    counts = np.array([r.get("tokens", 0) for r in map_results], dtype=np.int64)
+    chunks, first, size = [], 0, 0
+    for s in range(shards):            # consecutive shards, at most chunk_tokens (one shard at least)
+        if s > first and size + counts[s] > step.config.chunk_tokens:
+            chunks.append((first, s))
+            first, size = s, 0
+        size += counts[s]
+    chunks.append((first, shards))
+    layout = {"chunks": chunks, "shard_offsets": np.concatenate([[0], np.cumsum(counts)]).tolist()}
+    pairs = [Task(f"c{j:05d}-c{i:05d}", pair_task, (layout, i, j))
+             for j in range(len(chunks)) for i in range(j + 1)]
+    finals = [Task(f"c{j:05d}", reduce_task, (layout, j)) for j in range(len(chunks))]
+    return [Phase("pairs", pairs), Phase("reduce", finals)]
 
 
-class SuffixArrayDriver(Driver):
-    def map(self, plan, name, st: ShardState):
-        stats = StepStats()
-        t0 = time.perf_counter()
-        step = plan.step(name)
-        rows = np.flatnonzero(st.alive)
-        data, offsets = utf8_buffer(st.current_texts(rows))
-        doc, start, end, token = step.tokens(data, offsets)
-        doc_rows = rows[doc] if len(rows) else np.zeros(0, np.int64)
-        if st.has_edits and len(doc):      # tokens of edited documents: map offsets to the original
-            m = st.current_to_original(np.concatenate((doc_rows, doc_rows)), np.concatenate((start, end - 1)))
-            start, end = m[:len(doc)], m[len(doc):] + 1
-        comp = plan.config.engine.work_compression
-        write_arrow(_map_path(plan, name, st.shard), pa.table({
-            "row": pa.array(doc_rows.astype(np.int32)), "start": pa.array(start.astype(np.int32)),
-            "end": pa.array(end.astype(np.int32)), "token": pa.array(token)}), compression=comp)
-        write_arrow(_ids_path(plan, name, st.shard), pa.table({
-            "row": pa.array(rows.astype(np.int32)), "id": st.table.column("id").take(pa.array(rows))}),
-            compression=comp)
-        stats.data["seconds"] += time.perf_counter() - t0
-        return stats, {"tokens": int(len(token))}
-
-    def phases(self, plan, name, shards, map_results):
-        step = plan.step(name)
-        counts = np.array([r.get("tokens", 0) for r in map_results], dtype=np.int64)
-        chunks, first, size = [], 0, 0
-        for s in range(shards):            # consecutive shards, at most chunk_tokens (one shard at least)
-            if s > first and size + counts[s] > step.config.chunk_tokens:
-                chunks.append((first, s))
-                first, size = s, 0
-            size += counts[s]
-        chunks.append((first, shards))
-        layout = {"chunks": chunks, "shard_offsets": np.concatenate([[0], np.cumsum(counts)]).tolist()}
-        pairs = [(f"c{j:05d}-c{i:05d}", pair_task, (plan, name, layout, i, j))
-                 for j in range(len(chunks)) for i in range(j + 1)]
-        finals = [(f"c{j:05d}", reduce_task, (plan, name, layout, j)) for j in range(len(chunks))]
-        return [(f"{name}.pairs", pairs), (f"{name}.reduce", finals)]
-
-
-def _load_chunk(plan: Plan, name: str, layout: dict, c: int, columns=("row", "token")) -> dict:
+def _load_chunk(ctx: StepContext, layout: dict, c: int, columns=("row", "token")) -> dict:
     """The tokens of chunk ``c`` in corpus order, with each token's document key."""
     first, stop = layout["chunks"][c]
     tables, keys = [], []
     for s in range(first, stop):
-        t = read_arrow(_map_path(plan, name, s)).select(list(columns))
+        t = ctx.read_table("map", ctx.part(s)).select(list(columns))
         tables.append(t)
         keys.append(doc_key(s, t.column("row").to_numpy()))
     out = {col: np.concatenate([t.column(col).to_numpy() for t in tables]) if tables else np.zeros(0)
@@ -99,15 +90,13 @@ def _load_chunk(plan: Plan, name: str, layout: dict, c: int, columns=("row", "to
     return out
 
 
-def pair_task(arg: tuple[Plan, str, dict, int, int]) -> dict[str, Any]:
+def pair_task(ctx: StepContext, arg: tuple[dict, int, int]) -> dict[str, Any]:
     """Windows of chunk ``j`` that occur earlier: in chunk ``i`` (i < j) or earlier in ``j`` (i == j)."""
-    import pydivsufsort
-
-    plan, name, layout, i, j = arg
+    layout, i, j = arg
     t0 = time.perf_counter()
-    w = plan.step(name).window
-    b = _load_chunk(plan, name, layout, j)
-    a = _load_chunk(plan, name, layout, i) if i != j else None
+    w = ctx.step.window
+    b = _load_chunk(ctx, layout, j)
+    a = _load_chunk(ctx, layout, i) if i != j else None
     seq = np.concatenate([a["token"], b["token"]]) if a else b["token"]
     key = np.concatenate([a["key"], b["key"]]) if a else b["key"]
     off_b = len(a["token"]) if a else 0
@@ -131,10 +120,10 @@ def pair_task(arg: tuple[Plan, str, dict, int, int]) -> dict[str, Any]:
         src = src + (a["offset"] if a else b["offset"])
         order = np.argsort(pos, kind="stable")
         pos, src = pos[order], src[order]
-    write_arrow(plan.layout.work / f"{name}.pairs" / f"c{j:05d}-c{i:05d}.arrow",
-                pa.table({"pos": pa.array(pos), "src": pa.array(src)}), compression=None)
+    ctx.write_table("pairs", f"c{j:05d}-c{i:05d}", pa.table({"pos": pa.array(pos), "src": pa.array(src)}),
+                    compress=False)
     return {"tokens": int(n), "repeated_windows": int(len(pos)),
-            "steps": {name: {"seconds": time.perf_counter() - t0}}}
+            "steps": {ctx.name: {"seconds": time.perf_counter() - t0}}}
 
 
 @numba.njit(cache=True, nogil=True)
@@ -164,13 +153,12 @@ def _runs(pos, src, key, w):  # pragma: no cover - compiled
     return ra[: k + 1], rb[: k + 1], qa[: k + 1], qb[: k + 1]
 
 
-def reduce_task(arg: tuple[Plan, str, dict, int]) -> dict[str, Any]:
+def reduce_task(ctx: StepContext, arg: tuple[dict, int]) -> dict[str, Any]:
     """Spans of chunk ``j`` to remove, each with its earliest twin."""
-    plan, name, layout, j = arg
+    layout, j = arg
     t0 = time.perf_counter()
-    w = plan.step(name).window
-    folder = plan.layout.work / f"{name}.pairs"
-    parts = [read_arrow(folder / f"c{j:05d}-c{i:05d}.arrow") for i in range(j + 1)]
+    w = ctx.step.window
+    parts = [ctx.read_table("pairs", f"c{j:05d}-c{i:05d}") for i in range(j + 1)]
     pos = np.concatenate([p.column("pos").to_numpy() for p in parts])
     src = np.concatenate([p.column("src").to_numpy() for p in parts])
     order = np.lexsort((src, pos))
@@ -178,11 +166,11 @@ def reduce_task(arg: tuple[Plan, str, dict, int]) -> dict[str, Any]:
     keep = np.ones(len(pos), dtype=bool)
     keep[1:] = pos[1:] != pos[:-1]                                   # the earliest twin of each window
     pos, src = pos[keep], src[keep]
-    b = _load_chunk(plan, name, layout, j, columns=("row", "start", "end"))
+    b = _load_chunk(ctx, layout, j, columns=("row", "start", "end"))
     ra, rb, qa, qb = _runs(pos, src, b["key"], w)
     decisions = DECISION_SCHEMA.empty_table()
     if len(ra):
-        twin = _twin_spans(plan, name, layout, qa, qb)
+        twin = _twin_spans(ctx, layout, qa, qb)
         decisions = pa.table({
             "_key": pa.array(b["key"][ra]),
             "start": pa.array(b["start"][ra].astype(np.int64)),
@@ -192,12 +180,12 @@ def reduce_task(arg: tuple[Plan, str, dict, int]) -> dict[str, Any]:
             "reason": pa.nulls(len(ra), pa.string()), "similarity": pa.nulls(len(ra), pa.float64()),
             "value": pa.nulls(len(ra), pa.float64()),
         }, schema=DECISION_SCHEMA).sort_by([("_key", "ascending"), ("start", "ascending")])
-    write_decisions(plan.layout, name, f"c{j:05d}", decisions)
+    ctx.write_decisions(f"c{j:05d}", decisions)
     return {"repeated_windows": int(len(pos)), "spans": decisions.num_rows,
-            "steps": {name: {"seconds": time.perf_counter() - t0}}}
+            "steps": {ctx.name: {"seconds": time.perf_counter() - t0}}}
 
 
-def _twin_spans(plan: Plan, name: str, layout: dict, qa: np.ndarray, qb: np.ndarray) -> dict:
+def _twin_spans(ctx: StepContext, layout: dict, qa: np.ndarray, qb: np.ndarray) -> dict:
     """Document id and character span of the global token ranges ``qa..qb`` (same document each)."""
     offsets = np.asarray(layout["shard_offsets"], dtype=np.int64)
     shard = np.searchsorted(offsets, qa, side="right") - 1
@@ -206,12 +194,12 @@ def _twin_spans(plan: Plan, name: str, layout: dict, qa: np.ndarray, qb: np.ndar
     end = np.empty(len(qa), np.int64)
     for s in np.unique(shard).tolist():
         sel = np.flatnonzero(shard == s)
-        t = read_arrow(_map_path(plan, name, s))
+        t = ctx.read_table("map", ctx.part(s))
         local_a, local_b = qa[sel] - offsets[s], qb[sel] - 1 - offsets[s]
         rows = t.column("row").to_numpy()[local_a]
         start[sel] = t.column("start").to_numpy()[local_a]
         end[sel] = t.column("end").to_numpy()[local_b]
-        id_table = read_arrow(_ids_path(plan, name, s))
+        id_table = ctx.read_table("map", f"{ctx.part(s)}.ids")
         lookup = dict(zip(id_table.column("row").to_pylist(), id_table.column("id").to_pylist()))
         ids[sel] = [lookup[r] for r in rows.tolist()]
     return {"id": pa.array(ids.tolist(), pa.string()), "start": start, "end": end}

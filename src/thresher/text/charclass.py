@@ -92,7 +92,7 @@ class TextBatch:
 
     def __init__(self, texts):
         if isinstance(texts, (pa.Array, pa.ChunkedArray)):
-            from ..text.normalize import decode_utf8, utf8_buffer
+            from .normalize import decode_utf8, utf8_buffer
             data, byte_offsets = utf8_buffer(texts)
             self.cp = np.empty(len(data), np.uint32)
             self.offsets = np.empty(len(byte_offsets), np.int64)

@@ -1,4 +1,4 @@
-"""Engine side of ``near_dup``: signatures per shard, buckets and candidates by hash partition,
+"""Phases of ``near_dup``: signatures per shard, buckets and candidates by hash partition,
 verification shard by shard, clustering over verified edges only.
 
     map (per shard)           shingles → signatures → band keys, plus sampled shingles; records
@@ -22,73 +22,65 @@ bytes each), never signatures.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
 import pyarrow as pa
 
-from ..documents import doc_key, key_range, row_of, shard_of
-from ..text.tokens import _mix
-from .drivers import Driver, read_partition, write_decisions, write_partitioned
-from .keyed import DECISION_SCHEMA
-from .layout import read_arrow, read_parquet, write_arrow, write_parquet
-from .plan import Plan
-from .shard import ShardState, StepStats
+from ...documents import key_range, row_of, shard_of
+from ...text.tokens import _mix
+from ..global_step import DECISION_SCHEMA, Phase, Task
+from .minhash import band_keys, sampled_shingles, signatures, similarities
+
+if TYPE_CHECKING:
+    from ...engine.context import StepContext
+    from ...engine.view import ShardView
+    from . import NearDup
 
 ROW_GROUP = 65_536
 
 
-def _pass_of(plan: Plan, name: str) -> int:
-    return next(k for k, seg in enumerate(plan.segments) if seg.global_ == name)
+def map_shard(step: "NearDup", view: ShardView, ctx: StepContext) -> dict[str, Any]:
+    """Signatures and band keys of the shard's live documents, and their sampled shingles."""
+    c = step.config
+    rows = view.live_rows()
+    offsets, ids = step.shingle_sets(view.texts(rows), unique=False)
+    sig = signatures(ids, offsets, num_perm=c.num_perm, seed=c.seed)
+    keys = band_keys(sig, bands=step.bands, rows=step.rows)
+    nonempty = np.diff(offsets) > 0
+    doc_keys = view.keys(rows)
+    length = view.lengths(rows).astype(np.int64)
+    # sampled shingles, unique per document (containment candidates)
+    if c.containment > 0:
+        s_doc, s_id = sampled_shingles(ids, offsets, rate=c.sample_rate)
+    else:
+        s_doc, s_id = np.zeros(0, np.int64), np.zeros(0, np.uint64)
+    nsamp = np.bincount(s_doc, minlength=len(rows)).astype(np.int32)
+    b_doc = np.repeat(np.flatnonzero(nonempty), step.bands)
+    b_key = keys[nonempty].reshape(-1)
+    kind = np.concatenate([np.zeros(len(b_key), np.int8), np.ones(len(s_id), np.int8)])
+    key = np.concatenate([b_key, s_id])
+    doc = np.concatenate([b_doc, s_doc]).astype(np.int64)
+    table = pa.table({"kind": pa.array(kind), "key": pa.array(key), "_key": pa.array(doc_keys[doc]),
+                      "len": pa.array(length[doc]), "nsamp": pa.array(nsamp[doc])})
+    part = (_mix_array(key) % np.uint64(ctx.partitions)).astype(np.int64)
+    ctx.write_partitioned("records", part, table, ctx.part(view.shard))
+    if not c.verify:              # the estimates need the signatures again
+        ctx.write_table("signatures", ctx.part(view.shard), pa.table({
+            "row": pa.array(rows.astype(np.int64)),
+            "sig": pa.FixedSizeListArray.from_arrays(pa.array(sig.reshape(-1)), c.num_perm)}))
+    return {"docs": int(len(rows)), "shingles": int(len(ids))}
 
 
-class NearDupDriver(Driver):
-    def map(self, plan, name, st: ShardState):
-        stats = StepStats()
-        t0 = time.perf_counter()
-        from ..dedup.minhash import band_keys, sampled_shingles, signatures
-
-        step = plan.step(name)
-        c = step.config
-        rows = np.flatnonzero(st.alive)
-        offsets, ids = step.shingle_sets(st.current_texts(rows), unique=False)
-        sig = signatures(ids, offsets, num_perm=c.num_perm, seed=c.seed)
-        keys = band_keys(sig, bands=step.bands, rows=step.rows)
-        nonempty = np.diff(offsets) > 0
-        doc_keys = doc_key(st.shard, rows)
-        length = st.cur_len[rows].astype(np.int64)
-        # sampled shingles, unique per document (containment candidates)
-        if c.containment > 0:
-            s_doc, s_id = sampled_shingles(ids, offsets, rate=c.sample_rate)
-        else:
-            s_doc, s_id = np.zeros(0, np.int64), np.zeros(0, np.uint64)
-        nsamp = np.bincount(s_doc, minlength=len(rows)).astype(np.int32)
-        b_doc = np.repeat(np.flatnonzero(nonempty), step.bands)
-        b_key = keys[nonempty].reshape(-1)
-        kind = np.concatenate([np.zeros(len(b_key), np.int8), np.ones(len(s_id), np.int8)])
-        key = np.concatenate([b_key, s_id])
-        doc = np.concatenate([b_doc, s_doc]).astype(np.int64)
-        table = pa.table({"kind": pa.array(kind), "key": pa.array(key), "_key": pa.array(doc_keys[doc]),
-                          "len": pa.array(length[doc]), "nsamp": pa.array(nsamp[doc])})
-        part = (_mix_array(key) % np.uint64(plan.partitions)).astype(np.int64)
-        write_partitioned(plan, f"{name}.records", part, table, plan.layout.part(st.shard))
-        if not c.verify:              # the estimates need the signatures again
-            write_arrow(_signatures_path(plan, name, st.shard), pa.table({
-                "row": pa.array(rows.astype(np.int64)),
-                "sig": pa.FixedSizeListArray.from_arrays(pa.array(sig.reshape(-1)), c.num_perm)}),
-                compression=plan.config.engine.work_compression)
-        stats.data["seconds"] += time.perf_counter() - t0
-        return stats, {"docs": int(len(rows)), "shingles": int(len(ids))}
-
-    def phases(self, plan, name, shards, map_results):
-        P = plan.partitions
-        return [
-            (f"{name}.buckets", [(f"p{p:05d}", buckets_task, (plan, name, p)) for p in range(P)]),
-            (f"{name}.candidates", [(f"p{p:05d}", candidates_task, (plan, name, p)) for p in range(P)]),
-            (f"{name}.verify", [(plan.layout.part(s), verify_task, (plan, name, s)) for s in range(shards)]),
-            (f"{name}.reduce", [("all", cluster_task, (plan, name, shards))]),
-        ]
+def reduce_phases(ctx: StepContext) -> list[Phase]:
+    P = ctx.partitions
+    return [
+        Phase("buckets", [Task(f"p{p:05d}", buckets_task, p) for p in range(P)]),
+        Phase("candidates", [Task(f"p{p:05d}", candidates_task, p) for p in range(P)]),
+        Phase("verify", [Task(ctx.part(s), verify_task, s) for s in range(ctx.shards)]),
+        Phase("reduce", [Task("all", cluster_task, ctx.shards)]),
+    ]
 
 
 def _mix_array(x: np.ndarray) -> np.ndarray:
@@ -131,12 +123,10 @@ def _bucket_pairs(group_start, members, fanout, max_group):  # pragma: no cover 
     return a[:k], b[:k]
 
 
-def buckets_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
-    plan, name, p = arg
+def buckets_task(ctx: StepContext, p: int) -> dict[str, Any]:
     t0 = time.perf_counter()
-    step = plan.step(name)
-    c = step.config
-    rec = read_partition(plan, f"{name}.records", p)
+    c = ctx.step.config
+    rec = ctx.read_partition("records", p)
     pairs = 0
     if rec is not None and rec.num_rows:
         kind = rec.column("kind").to_numpy()
@@ -190,16 +180,15 @@ def buckets_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
             pairs += len(ia)
         if tables:
             table = pa.concat_tables(tables)
-            part = (np.concatenate(parts) % np.uint64(plan.partitions)).astype(np.int64)
-            write_partitioned(plan, f"{name}.pairs", part, table, f"p{p:05d}")
-    return {"pairs": pairs, "steps": {name: {"seconds": time.perf_counter() - t0}}}
+            part = (np.concatenate(parts) % np.uint64(ctx.partitions)).astype(np.int64)
+            ctx.write_partitioned("pairs", part, table, f"p{p:05d}")
+    return {"pairs": pairs, "steps": {ctx.name: {"seconds": time.perf_counter() - t0}}}
 
 
-def candidates_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
-    plan, name, q = arg
+def candidates_task(ctx: StepContext, q: int) -> dict[str, Any]:
     t0 = time.perf_counter()
-    c = plan.step(name).config
-    pairs = read_partition(plan, f"{name}.pairs", q)
+    c = ctx.step.config
+    pairs = ctx.read_partition("pairs", q)
     out = None
     n = 0
     if pairs is not None and pairs.num_rows:
@@ -217,9 +206,8 @@ def candidates_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
         n = out.num_rows
     if out is None:
         out = CANDIDATE_SCHEMA.empty_table()
-    write_parquet(plan.layout.work / f"{name}.candidates" / f"p{q:05d}.parquet", out,
-                  compression="zstd", row_group_size=ROW_GROUP)
-    return {"candidates": n, "steps": {name: {"seconds": time.perf_counter() - t0, "candidates": n}}}
+    ctx.write_sorted("candidates", f"p{q:05d}", out, row_group_size=ROW_GROUP)
+    return {"candidates": n, "steps": {ctx.name: {"seconds": time.perf_counter() - t0, "candidates": n}}}
 
 
 #: A candidate pair (``a`` the earlier document) and the sampled shingles behind it: ``shared`` by
@@ -228,38 +216,25 @@ CANDIDATE_SCHEMA = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("shared", p
                               ("nsamp_a", pa.int32()), ("nsamp_b", pa.int32())])
 
 
-def _signatures_path(plan: Plan, name: str, shard: int):
-    return plan.layout.work / f"{name}.signatures" / f"{plan.layout.part(shard)}.arrow"
-
-
-def _shard_side(plan: Plan, name: str, shard: int, rows: np.ndarray):
+def _shard_side(ctx: StepContext, shard: int, rows: np.ndarray):
     """What verification compares of ``rows`` of ``shard``: their sorted unique shingle sets
     ``(offsets, ids)``, from their texts as the map side saw them, or, with ``verify = false``, their
     signatures; and each row's id, current length and original length."""
-    lay = plan.layout
-    step = plan.step(name)
-    k = _pass_of(plan, name)
-    st = ShardState(shard, read_arrow(lay.shard(shard)), read_arrow(lay.state(k, shard)))
-    meta = {"id": st.table.column("id").take(pa.array(rows)), "len": st.cur_len[rows],
-            "olen": st.orig_len[rows]}
+    step = ctx.step
+    view = ctx.view(shard)
+    meta = {"id": view.ids(rows), "len": view.lengths(rows), "olen": view.original_lengths(rows)}
     if step.config.verify:
-        return step.shingle_sets(st.current_texts(rows)), meta
-    t = read_arrow(_signatures_path(plan, name, shard))
+        return step.shingle_sets(view.texts(rows)), meta
+    t = ctx.read_table("signatures", ctx.part(shard))
     sig = t.column("sig").combine_chunks().flatten().to_numpy().reshape(-1, step.config.num_perm)
     return sig[np.searchsorted(t.column("row").to_numpy(), rows)], meta
 
 
-def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
-    from ..dedup.minhash import similarities
-
-    plan, name, s = arg
+def verify_task(ctx: StepContext, s: int) -> dict[str, Any]:
     t0 = time.perf_counter()
-    step = plan.step(name)
-    c = step.config
+    c = ctx.step.config
     lo, hi = key_range(s)
-    folder = plan.layout.work / f"{name}.candidates"
-    parts = [read_parquet(f, filters=[("a", ">=", lo), ("a", "<", hi)]) for f in folder.glob("*.parquet")]
-    cand = pa.concat_tables(parts) if parts else None
+    cand = ctx.read_range("candidates", "a", lo, hi)
     verified = []
     n_cand = 0
     if cand is not None and cand.num_rows:
@@ -268,7 +243,7 @@ def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
         a = cand.column("a").to_numpy()
         b = cand.column("b").to_numpy()
         a_rows = np.unique(row_of(a))
-        side_a, meta_a = _shard_side(plan, name, s, a_rows)
+        side_a, meta_a = _shard_side(ctx, s, a_rows)
         ia = np.searchsorted(a_rows, row_of(a))
         b_shard = shard_of(b)
         sims = np.empty((len(a), 3))
@@ -285,7 +260,7 @@ def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
         for t in np.unique(b_shard).tolist():
             sel = np.flatnonzero(b_shard == t)
             b_rows = np.unique(row_of(b[sel]))
-            side_b, meta_b = _shard_side(plan, name, t, b_rows)
+            side_b, meta_b = _shard_side(ctx, t, b_rows)
             ib = np.searchsorted(b_rows, row_of(b[sel]))
             if c.verify:
                 (off_a, ids_a), (off_b, ids_b) = side_a, side_b
@@ -304,10 +279,9 @@ def verify_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
                for k, v in meta.items()}}))
     table = pa.concat_tables(verified) if verified else None
     if table is not None:
-        write_arrow(plan.layout.work / f"{name}.verified" / f"{plan.layout.part(s)}.arrow", table,
-                    compression=None)
+        ctx.write_table("verified", ctx.part(s), table, compress=False)
     n_ok = table.num_rows if table is not None else 0
-    return {"steps": {name: {"seconds": time.perf_counter() - t0,
+    return {"steps": {ctx.name: {"seconds": time.perf_counter() - t0,
                              ("verified" if c.verify else "estimated"): n_ok, "rejected": n_cand - n_ok}}}
 
 
@@ -335,13 +309,10 @@ def _greedy(order, indptr, nbr, sim_j, sim_in, threshold, containment):  # pragm
     return state, twin, sim, kind
 
 
-def cluster_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
-    plan, name, shards = arg
+def cluster_task(ctx: StepContext, shards: int) -> dict[str, Any]:
     t0 = time.perf_counter()
-    c = plan.step(name).config
-    folder = plan.layout.work / f"{name}.verified"
-    files = folder.glob("*.arrow")
-    edges = pa.concat_tables([read_arrow(f) for f in files]) if files else None
+    c = ctx.step.config
+    edges = ctx.read_all("verified")
     decisions = DECISION_SCHEMA.empty_table()
     clusters = pa.table({"doc_id": pa.array([], pa.string()), "doc_key": pa.array([], pa.int64()),
                          "cluster_id": pa.array([], pa.int64()), "kept": pa.array([], pa.bool_()),
@@ -402,7 +373,6 @@ def cluster_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
         sim_col = clusters.column("similarity").to_numpy(zero_copy_only=False)
         clusters = clusters.set_column(clusters.schema.get_field_index("similarity"), "similarity",
                                        pa.array(sim_col, mask=np.isnan(sim_col)))
-    write_decisions(plan.layout, name, "all", decisions)
-    write_parquet(plan.layout.out / "clusters" / "part-000000.parquet", clusters,
-                  compression=plan.config.output.compression)
-    return {"steps": {name: {"seconds": time.perf_counter() - t0, "clustered_removed": removed}}}
+    ctx.write_decisions("all", decisions)
+    ctx.write_output("clusters", clusters)
+    return {"steps": {ctx.name: {"seconds": time.perf_counter() - t0, "clustered_removed": removed}}}

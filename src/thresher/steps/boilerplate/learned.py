@@ -1,7 +1,8 @@
-"""How the engine runs corpus-learned boilerplate: line keys per source, counted by hash partition.
+"""Corpus-learned boilerplate, the global part of ``boilerplate``: line keys per source, counted by
+hash partition.
 
-- map (per shard): the step's line rules (as a local step), then one record per remaining non-blank
-  line: its normalised-text key mixed with its document's source key, partitioned by hash;
+- map (per shard, right after the step's line rules, its local part): one record per remaining
+  non-blank line: its normalised-text key mixed with its document's source key, partitioned by hash;
 - reduce (per partition): sort by key, count the distinct documents of each key; every occurrence of a
   key held by at least ``repeated_min_docs`` documents becomes a decision (``value`` = that count). The
   partition's most widespread lines are read back from their first occurrence for stats;
@@ -13,30 +14,46 @@ Memory per reduce task is one partition's records (~60 bytes per line), never th
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pyarrow as pa
 import xxhash
 
-from ..documents import row_of, shard_of
-from ..io.parse import FIELD_PREFIX
-from ..filters.boilerplate import source_key
-from .drivers import Driver, read_partition, write_decisions, write_partitioned
-from .keyed import DECISION_SCHEMA
-from .layout import read_arrow
-from .plan import Plan
-from .shard import ShardState, StepStats
+from ...documents import row_of, shard_of
+from ..global_step import DECISION_SCHEMA, GlobalStep, Phase, Task
+from ..keyed import keyed_records
+
+if TYPE_CHECKING:
+    from ...engine.context import StepContext
+    from ...engine.view import ShardView
+    from . import Boilerplate
 
 
-def _source_hashes(st: ShardState, rows: np.ndarray) -> np.ndarray:
+def source_key(source: str, url: object) -> str:
+    """What repeated lines are counted within: the host of ``url`` if it has one, else the input file."""
+    if isinstance(url, str) and url:
+        try:
+            host = urlsplit(url.strip()).hostname
+        except ValueError:
+            host = None
+        if host:
+            return "host:" + host.lower().removeprefix("www.")
+    return "file:" + source
+
+
+def _urls(view: "ShardView") -> list:
+    col = view.field("url")
+    return col.to_pylist() if col is not None else [None] * view.n
+
+
+def _source_hashes(view: "ShardView", rows: np.ndarray) -> np.ndarray:
     """The source-key hash of the document of each record (computed once per document)."""
-    url_col = FIELD_PREFIX + "url"
-    urls = (st.table.column(url_col).to_pylist() if url_col in st.table.column_names
-            else [None] * st.n)
-    sources = st.sources
+    urls = _urls(view)
+    sources = view.sources()
     cache: dict[tuple, int] = {}
-    per_doc = np.zeros(st.n, np.uint64)
+    per_doc = np.zeros(view.n, np.uint64)
     for r in np.unique(rows).tolist():
         k = (sources[r], urls[r] if isinstance(urls[r], str) else None)
         h = cache.get(k)
@@ -46,47 +63,47 @@ def _source_hashes(st: ShardState, rows: np.ndarray) -> np.ndarray:
     return per_doc[rows]
 
 
-class BoilerplateDriver(Driver):
-    #: The map pass counts the step's input documents (its line rules run there).
-    counts_input_in_map = True
+class LearnedLines(GlobalStep):
+    """The global part of ``boilerplate``: lines repeated across a source's documents."""
 
-    def map(self, plan, name, st):
-        step = plan.step(name)
-        stats = StepStats()
-        st.apply_local(step, stats)
-        stats.data["docs_out"] = stats.data["chars_out"] = 0     # counted when decisions are applied
-        records, s2 = st.keyed_records(step, plan.partitions)
-        t0 = time.perf_counter()
+    reason = "repeated_line"
+    similarity = None
+
+    def __init__(self, parent: "Boilerplate"):
+        super().__init__(parent.config)
+        self.parent = parent
+        self.name = parent.name          # type: ignore[misc]  # rows and phases carry the step's name
+
+    def map(self, view: "ShardView", ctx: "StepContext") -> dict[str, Any]:
+        rows = view.live_rows()
+        records = keyed_records(view, self.parent.spans(view.texts(rows), view.lengths(rows)), rows,
+                                whole_document=False, partitions=ctx.partitions)
         if records.num_rows:
-            src = _source_hashes(st, row_of(records.column("_key").to_numpy()))
+            src = _source_hashes(view, row_of(records.column("_key").to_numpy()))
             hi = records.column("hi").to_numpy() ^ src
             lo = records.column("lo").to_numpy() ^ (src * np.uint64(0x9E3779B97F4A7C15))
             records = records.set_column(records.schema.get_field_index("hi"), "hi", pa.array(hi))
             records = records.set_column(records.schema.get_field_index("lo"), "lo", pa.array(lo))
-            part = (hi % np.uint64(plan.partitions)).astype(np.int32)
-            write_partitioned(plan, f"{name}.map", part, records.drop_columns(["_part", "id"]),
-                              plan.layout.part(st.shard))
-        stats.data["seconds"] += s2.data["seconds"] + time.perf_counter() - t0
-        return stats, {"records": records.num_rows}
+            part = (hi % np.uint64(ctx.partitions)).astype(np.int32)
+            ctx.write_partitioned("map", part, records.drop_columns(["_part", "id"]), ctx.part(view.shard))
+        return {"records": records.num_rows}
 
-    def phases(self, plan, name, shards, map_results):
-        return [(f"{name}.reduce", [(f"p{p:05d}", boilerplate_reduce_task, (plan, name, p))
-                                    for p in range(plan.partitions)])]
+    def phases(self, ctx: "StepContext", map_results: list[dict[str, Any]]) -> list[Phase]:
+        return [Phase("reduce", [Task(f"p{p:05d}", _reduce_task, p) for p in range(ctx.partitions)])]
 
-    def summarize(self, plan: Plan, name: str, stats: dict[str, Any]) -> dict[str, Any]:
+    def summarize(self, stats: dict[str, Any]) -> dict[str, Any]:
         top = stats.get("top_lines") or {}
         if isinstance(top, dict):
-            ranked = sorted(top.items(), key=lambda kv: (-kv[1], kv[0]))[:plan.step(name).config.top_lines]
+            ranked = sorted(top.items(), key=lambda kv: (-kv[1], kv[0]))[:self.config.top_lines]
             stats["top_lines"] = [{"source": k.split("\t", 1)[0], "line": k.split("\t", 1)[1], "docs": v}
                                   for k, v in ranked]
         return stats
 
 
-def boilerplate_reduce_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
-    plan, name, p = arg
+def _reduce_task(ctx: "StepContext", p: int) -> dict[str, Any]:
     t0 = time.perf_counter()
-    c = plan.step(name).config
-    records = read_partition(plan, f"{name}.map", p)
+    c = ctx.step.config
+    records = ctx.read_partition("map", p)
     decisions = DECISION_SCHEMA.empty_table()
     top: dict[str, int] = {}
     n = 0
@@ -119,15 +136,15 @@ def boilerplate_reduce_task(arg: tuple[Plan, str, int]) -> dict[str, Any]:
             firsts = np.flatnonzero(new_group)
             removed = firsts[docs >= c.repeated_min_docs]
             rank = np.lexsort((hi[removed], lo[removed], -docs[group[removed]]))[:c.top_lines]
-            top = _line_texts(plan, records, order[removed[rank]], docs[group[removed[rank]]])
-    write_decisions(plan.layout, name, f"p{p:05d}", decisions)
+            top = _line_texts(ctx, records, order[removed[rank]], docs[group[removed[rank]]])
+    ctx.write_decisions(f"p{p:05d}", decisions)
     return {"records": n, "decisions": decisions.num_rows,
-            "steps": {name: {"seconds": time.perf_counter() - t0, "top_lines": top}}}
+            "steps": {ctx.name: {"seconds": time.perf_counter() - t0, "top_lines": top}}}
 
 
-def _line_texts(plan: Plan, records: pa.Table, rows: np.ndarray, docs: np.ndarray) -> dict[str, int]:
+def _line_texts(ctx: "StepContext", records: pa.Table, rows: np.ndarray, docs: np.ndarray) -> dict[str, int]:
     """``"<source>\\t<line>" -> documents`` for the first occurrence of each chosen line (read back from
-    the ingest shards, memory-mapped)."""
+    the shards' original texts)."""
     keys = records.column("_key").to_numpy()[rows]
     start = records.column("start").to_numpy()[rows]
     end = records.column("end").to_numpy()[rows]
@@ -136,13 +153,12 @@ def _line_texts(plan: Plan, records: pa.Table, rows: np.ndarray, docs: np.ndarra
     for i, k in enumerate(keys.tolist()):
         by_shard.setdefault(int(shard_of(k)), []).append(i)
     for shard, idx in sorted(by_shard.items()):
-        table = read_arrow(plan.layout.shard(shard))
-        st = ShardState(shard, table)
-        urls = table.column(FIELD_PREFIX + "url") if FIELD_PREFIX + "url" in table.column_names else None
+        view = ctx.view(shard)
+        urls, sources = _urls(view), view.sources()
         for i in idx:
             r = int(row_of(int(keys[i])))
-            text = st.original(r)[int(start[i]):int(end[i])].strip()
-            url = urls[r].as_py() if urls is not None else None
-            src = source_key(st.sources[r], url if isinstance(url, str) else None)
+            text = view.original(r)[int(start[i]):int(end[i])].strip()
+            url = urls[r]
+            src = source_key(sources[r], url if isinstance(url, str) else None)
             out[f"{src}\t{text[:200]}"] = int(docs[i])
     return out

@@ -1,0 +1,132 @@
+"""What a global step's map side and reduce tasks read and write: the step's own scratch space.
+
+A :class:`StepContext` names one step of one run. Every path it hands out lies under
+``OUT/_work/<step>.<folder>/``, so steps cannot collide with each other or with the engine's files, and
+every write is atomic (written under a temporary name, then renamed), so a task killed half-way leaves
+nothing a rerun would mistake for its output. It is small and picklable: the engine sends it with
+each task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from ..documents import key_range
+from ..steps.global_step import DECISION_SCHEMA
+from .layout import read_arrow, read_parquet, write_arrow, write_parquet
+from .plan import Plan
+
+from .view import ShardView, load_view
+
+if TYPE_CHECKING:
+    from ..steps.global_step import GlobalStep
+
+#: Row groups of the decision files are small so a shard reads only its own key range.
+DECISION_ROW_GROUP = 65_536
+
+
+@dataclass(frozen=True)
+class StepContext:
+    plan: Plan
+    name: str
+    #: Shards of the run (known once ingest is done; 0 on the map side).
+    shards: int = 0
+
+    @property
+    def step(self) -> "GlobalStep":
+        """The step's global part, as configured for this run."""
+        return self.plan.global_part(self.name)
+
+    @property
+    def partitions(self) -> int:
+        """Hash partitions of the run: fixed by the input size, never by the worker count."""
+        return self.plan.partitions
+
+    @staticmethod
+    def part(shard: int) -> str:
+        """The name of shard ``shard``'s files (``part-NNNNNN``)."""
+        return f"part-{shard:06d}"
+
+    def _folder(self, folder: str):
+        return self.plan.layout.work / f"{self.name}.{folder}"
+
+    # -- tables in the scratch space ---------------------------------------------------------------
+    def write_table(self, folder: str, file: str, table: pa.Table, *, compress: bool = True) -> None:
+        """Write ``table`` as ``<folder>/<file>.arrow`` (Arrow IPC, the run's work compression)."""
+        comp = self.plan.config.engine.work_compression if compress else None
+        write_arrow(self._folder(folder) / f"{file}.arrow", table, compression=comp)
+
+    def read_table(self, folder: str, file: str) -> pa.Table:
+        return read_arrow(self._folder(folder) / f"{file}.arrow")
+
+    def read_all(self, folder: str) -> pa.Table | None:
+        """Every Arrow table written to ``folder`` with :meth:`write_table`, concatenated (None: none)."""
+        files = self._folder(folder).glob("*.arrow")
+        return pa.concat_tables([read_arrow(f) for f in files]) if files else None
+
+    def write_sorted(self, folder: str, file: str, table: pa.Table, *, row_group_size: int) -> None:
+        """Write ``table`` as Parquet with small row groups, for :meth:`read_range` to filter."""
+        write_parquet(self._folder(folder) / f"{file}.parquet", table, compression="zstd",
+                      row_group_size=row_group_size)
+
+    def read_range(self, folder: str, column: str, lo: int, hi: int,
+                   schema: pa.Schema | None = None) -> pa.Table | None:
+        """The rows with ``lo <= column < hi`` of every Parquet file in ``folder`` (None: no file)."""
+        files = self._folder(folder).glob("*.parquet")
+        if not files:
+            return None
+        return pa.concat_tables([read_parquet(f, filters=[(column, ">=", lo), (column, "<", hi)],
+                                              schema=schema) for f in files])
+
+    # -- a shuffle by hash partition ---------------------------------------------------------------
+    def write_partitioned(self, folder: str, part: np.ndarray, table: pa.Table, owner: str) -> None:
+        """Split ``table`` by each row's partition number ``part`` into ``<folder>/pNNNNN/<owner>.arrow``
+        (the map side of a shuffle: one file per partition the writer has rows for)."""
+        if table.num_rows == 0:
+            return
+        order = np.argsort(part, kind="stable")
+        part = part[order]
+        table = table.take(pa.array(order))
+        bounds = np.flatnonzero(part[1:] != part[:-1]) + 1
+        comp = self.plan.config.engine.work_compression
+        for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(part)]):
+            path = self._folder(folder) / f"p{int(part[a]):05d}" / f"{owner}.arrow"
+            write_arrow(path, table.slice(a, b - a), compression=comp)
+
+    def read_partition(self, folder: str, p: int) -> pa.Table | None:
+        """Every writer's rows of partition ``p`` of ``folder`` (the reduce side), in file order."""
+        files = (self._folder(folder) / f"p{p:05d}").glob("*.arrow")
+        return pa.concat_tables([read_arrow(f) for f in files]) if files else None
+
+    # -- results -----------------------------------------------------------------------------------
+    def write_decisions(self, part: str, decisions: pa.Table) -> None:
+        """The step's decisions (:data:`DECISION_SCHEMA`, sorted by ``(_key, start)``), one file per
+        reduce task; the engine reads each shard's key range of all of them in the next pass."""
+        write_parquet(self._folder("reduce") / f"{part}.parquet", decisions.cast(DECISION_SCHEMA),
+                      compression="zstd", row_group_size=DECISION_ROW_GROUP)
+
+    def write_output(self, folder: str, table: pa.Table) -> None:
+        """A table of the step's own for OUT (``OUT/<folder>/part-000000.parquet``, e.g. clusters)."""
+        write_parquet(self.plan.layout.out / folder / "part-000000.parquet", table,
+                      compression=self.plan.config.output.compression)
+
+    # -- other shards --------------------------------------------------------------------------------
+    def view(self, shard: int) -> ShardView:
+        """Shard ``shard`` as the step's map side saw it (its current texts at that point)."""
+        return load_view(self.plan, self.plan.map_pass(self.name), shard)
+
+
+def read_decisions(plan: Plan, name: str, shard: int) -> pa.Table:
+    """The decisions of step ``name`` on ``shard``, from every decision file, sorted by ``(_key, start)``."""
+    lo, hi = key_range(shard)
+    ctx = StepContext(plan, name)
+    t = ctx.read_range("reduce", "_key", lo, hi, schema=DECISION_SCHEMA)
+    if t is None or t.num_rows == 0:
+        return DECISION_SCHEMA.empty_table()
+    return t.sort_by([("_key", "ascending"), ("start", "ascending")])
+
+

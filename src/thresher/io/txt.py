@@ -1,0 +1,55 @@
+"""Plain text files (``.txt``): one document per file, decoded as UTF-8 exactly (BOM and ``\\r\\n``
+kept); id = the file name without ``.txt``. Consecutive files are grouped into chunks of about a shard
+(at most 10,000 files), read by the worker.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Iterator
+
+from .base import Chunk, InputFile, Reader
+from .storage import display_path, open_stream
+
+if TYPE_CHECKING:
+    from .parse import DocumentSink
+
+MAX_FILES = 10_000
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+class TextReader(Reader):
+    name = "txt"
+    suffixes = {".txt": None}
+
+    def chunks(self, files: list[InputFile], *, shard_bytes: int, start: int) -> Iterator[Chunk]:
+        index, group, size = start, [], 0
+        for f in files:
+            group.append((f.path, f.size))
+            size += f.size
+            if size >= shard_bytes or len(group) >= MAX_FILES:
+                yield Chunk(index, self.name, group[0][0], group, nbytes=size)
+                index, group, size = index + 1, [], 0
+        if group:
+            yield Chunk(index, self.name, group[0][0], group, nbytes=size)
+
+    def parse(self, chunk: Chunk, b: "DocumentSink") -> None:
+        for path, _size in chunk.payload:
+            try:
+                with open_stream(path) as fh:
+                    raw = fh.read()
+            except OSError as exc:
+                b.reject("unreadable", path, None, None, f"cannot read: {exc}", None)
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                b.reject("invalid_utf8", path, _line_of(raw, exc.start), exc.start,
+                         f"invalid UTF-8 at byte {exc.start}: {exc.reason}", raw)
+                continue
+            doc_id = os.path.basename(display_path(path))
+            doc_id = doc_id[: -len(".txt")] if doc_id.lower().endswith(".txt") else doc_id
+            b.accept(doc_id, text, path, None, (path, None, None), raw)
