@@ -1,7 +1,7 @@
 import pytest
 
 import thresher
-from thresher import ConfigError, load_config
+from thresher import ConfigError, RunConfig, load_config
 
 
 def test_defaults_run_every_implemented_step_in_canonical_order():
@@ -63,7 +63,7 @@ def test_public_api_is_curated():
     for name in thresher.__all__:
         assert hasattr(thresher, name), name
     public = {n for n in dir(thresher) if not n.startswith("_")}
-    modules = {"api", "cache", "cli", "config", "configure", "documents", "engine", "errors", "io",
+    modules = {"api", "cache", "cli", "config", "configure", "documents", "engine", "errors", "io", "plugins",
                "registry", "report", "steps", "text", "verify"}
     assert public - modules == set(thresher.__all__) - {"__version__"}
 
@@ -73,3 +73,10 @@ def test_step_option_relations_are_checked_before_work():
         load_config({"near_dup": {"bands": 4}})
     with pytest.raises(ConfigError, match="exceeds near_dup.num_perm"):
         load_config({"near_dup": {"bands": 20, "rows": 10}})
+
+
+def test_load_config_keeps_every_section_of_a_run_config():
+    from thresher.config import ReportConfig
+
+    cfg = load_config(RunConfig(report=ReportConfig(enabled=False, samples=7)))
+    assert cfg.report.enabled is False and cfg.report.samples == 7

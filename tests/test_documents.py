@@ -178,3 +178,18 @@ def test_shard_removal_rows_survive_bulk_single_and_the_next_pass():
     again = ShardState(3, table, prior=state.removals())
     assert again.removals().equals(state.removals())
     assert again.current_texts(np.arange(3)).to_pylist() == current and not again.alive[3]
+
+
+def test_offset_search_without_a_composite_key_gives_the_same_answer():
+    from thresher.engine.shard import last_at_or_before
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        row = np.sort(rng.integers(0, 6, 20))
+        cur = np.concatenate([np.sort(rng.integers(0, 50, int((row == r).sum()))) for r in range(6)])
+        rows, positions = rng.integers(0, 7, 30), rng.integers(0, 60, 30)
+        fast = last_at_or_before(row, cur, rows, positions)
+        merged = last_at_or_before(row, cur, rows, positions, limit=0)
+        brute = np.array([max([k for k in range(len(row)) if (row[k], cur[k]) <= (r, p)], default=-1)
+                          for r, p in zip(rows, positions)])
+        assert fast.tolist() == merged.tolist() == brute.tolist()

@@ -78,3 +78,13 @@ def test_a_broken_plugin_is_named_when_asked_for(tmp_path, plugin_path):
     ok = _thresher(["run", str(src), "-o", str(tmp_path / "out2"), "--steps", "exact", "--quiet"],
                    os.pathsep.join([str(site), plugin_path]))
     assert ok.returncode == 0, ok.stderr
+
+
+def test_readme_shows_the_example_package_as_it_is():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    code = (PLUGIN / "thresher_plugin_example" / "__init__.py").read_text().rstrip()
+    assert f"```python\n{code}\n```" in readme
+    pyproject = (PLUGIN / "pyproject.toml").read_text()
+    for line in pyproject.splitlines():
+        if line.startswith(("drop_short", "same_title", "tsv", "[project.entry-points")):
+            assert line in readme

@@ -8,9 +8,9 @@ the kernel again to fault in and zero the same amount of memory.
 
 :func:`retain_freed_memory` turns that off for the process: glibc serves every block from its heap and
 never trims it (``mallopt(M_MMAP_MAX, 0)``, ``mallopt(M_TRIM_THRESHOLD, 2**31 - 1)``), and Arrow
-allocates through glibc (``pyarrow.system_memory_pool()``). With the four filters on webdocs (one worker,
-``python benchmarks/memory.py --repeat 3``, medians of two runs of the script): minor page faults
-259,000-262,000 -> 147,000, system time 1.10-1.17 s -> 0.77 s, wall 10.16-10.36 s -> 9.85-9.95 s. The
+allocates through glibc (``pyarrow.system_memory_pool()``). The next shard then reuses pages already
+mapped instead of faulting them in again (``python benchmarks/memory.py`` measures faults, system time
+and wall with and without it; ``benchmarks/results/memory.json``). The
 price is that a process keeps its peak memory until it exits, which fits worker processes and the CLI,
 not a long-lived host process that needs memory back (``[engine] retain_memory = false``; the setting
 cannot be undone in a process that has made it).

@@ -29,8 +29,7 @@ class RemovalRows:
     """A shard's removal rows (:data:`STATE_SCHEMA`): Arrow tables appended whole (a batched step's
     verdicts, the previous pass's rows), and rows recorded one at a time held as Python lists until the
     next read turns them into one more table. A batched step's rows, and the previous pass's, thus never
-    become Python objects: the four filters on webdocs, one worker, went 8.01-8.28 s -> 7.66-7.71 s a run
-    against Python lists for every row."""
+    become Python objects."""
 
     def __init__(self) -> None:
         self._tables: list[pa.Table] = []
@@ -228,10 +227,7 @@ class ShardState:
         cur = start - before                              # where each edit sits in the current text
         # the last edit of the document at or before each position (composite key: row, current offset)
         rows = np.asarray(rows, np.int64)
-        width = max(int(cur.max()), int(positions.max(initial=0))) + 1
-        if (max(int(row[-1]), int(rows.max(initial=0))) + 1) * width >= 2 ** 63:
-            raise OverflowError("shard too large to map offsets in one pass")
-        j = np.searchsorted(row * width + cur, rows * width + positions, side="right") - 1
+        j = last_at_or_before(row, cur, rows, positions)
         jc = np.maximum(j, 0)
         mine = (j >= 0) & (row[jc] == rows)
         out = positions.copy()
@@ -559,3 +555,21 @@ class ShardState:
             values = self.labels.get(name)
             out[name] = pa.array([values[r] for r in rows] if values else [None] * len(rows), tp)
         return out
+
+
+def last_at_or_before(row: np.ndarray, cur: np.ndarray, rows: np.ndarray, positions: np.ndarray, *,
+                      limit: int = 2 ** 63) -> np.ndarray:
+    """For each query ``(rows[i], positions[i])``, the index of the last entry of the sorted pairs
+    ``(row, cur)`` at or before it (-1: none). One search over a composite key where ``row * width +
+    cur`` fits below ``limit``; else a merge of both lists by a stable sort."""
+    width = max(int(cur.max(initial=0)), int(positions.max(initial=0))) + 1
+    if (max(int(row.max(initial=0)), int(rows.max(initial=0))) + 1) * width < limit:
+        return np.searchsorted(row * width + cur, rows * width + positions, side="right") - 1
+    n = len(row)
+    kind = np.concatenate([np.zeros(n, np.int8), np.ones(len(rows), np.int8)])   # entries sort first
+    order = np.lexsort((kind, np.concatenate([cur, positions]), np.concatenate([row, rows])))
+    seen = np.cumsum(kind[order] == 0) - 1
+    out = np.empty(len(rows), np.int64)
+    query = kind[order] == 1
+    out[order[query] - n] = seen[query]
+    return out

@@ -182,8 +182,8 @@ class Model:
     walk and score accumulation instead of py3langid's per-byte Python loop and gathered matrix product:
     the same decisions and scores to 1e-4 (tested against ``py3langid.classify``), several times faster.
     The model arrays come from py3langid's own loader, converted once and then memory-mapped from the
-    cache (:mod:`thresher.cache`): 0.34 s -> 0.002 s (``python benchmarks/kernels.py``,
-    ``language_model_s``)."""
+    cache (:mod:`thresher.cache`), so a process maps the arrays instead of converting them
+    (``python benchmarks/kernels.py``, ``language_model_s``)."""
 
     def __init__(self) -> None:
         arrays, meta = cached_arrays("language", _model_key(), _model_arrays)

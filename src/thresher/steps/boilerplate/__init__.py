@@ -83,8 +83,7 @@ _TRIGGERS = ("javascript", *_POLICY, "retrieved from", "accessed", "available fr
              "[online]", "[internet]", "viewed", *_UI)
 #: Case-insensitive keyword rules, one scan of the whole text; group name = rule. Every match starts with
 #: the first character of a trigger or with "[" ("[accessed"), so the lookahead lets the scan pass other
-#: positions without trying each alternative there: the same matches in 0.18 s instead of 0.34 s on the
-#: 3,872 lines the automaton passes in 12,000 webdocs texts (``python benchmarks/kernels.py``).
+#: positions without trying each alternative there (``python benchmarks/kernels.py`` times both).
 _KEYWORDS = re.compile(
     "(?=[" + re.escape("".join(sorted({w[0] for w in _TRIGGERS} | {"["}))) + "])(?:"
     "(?P<c4_javascript>javascript)"
@@ -165,10 +164,8 @@ class Boilerplate(DocumentStep):
 
         mark("c4_long_word", longest > c.max_word_length)
         if self._keywords is not None:
-            # only lines holding a trigger word can match the keyword regex (see triggers.py)
-            # and in a line longer than ui_phrase checks, only a marked (not ui_phrase) trigger word can:
-            # of 12,000 webdocs texts' 2,449 flagged long lines 992 hold one, regex 0.03 s instead of
-            # 0.10 s (``python benchmarks/kernels.py``)
+            # only lines holding a trigger word can match the keyword regex (see triggers.py), and in a
+            # line longer than ui_phrase checks, only a marked (not ui_phrase) trigger word can
             ui_max = c.ui_max_words
             short = words <= ui_max
             flagged = (bits & np.where(short, HAS_TRIGGER, HAS_MARKED)) != 0
