@@ -288,7 +288,7 @@ def test_label_column_may_not_shadow_an_input_field(tmp_path):
 # -- pii --------------------------------------------------------------------------------------------
 
 def test_pii_finds_and_replaces():
-    pii = PiiFilter(PiiConfig(cards=True))
+    pii = PiiFilter(PiiConfig(cards=True, spare_special_ips=False))
     text = ("Mail jane.doe+news@mail.example.co.uk or call +44 20 7946 0958 / (555) 123-4567. "
             "Server 192.168.1.20 and 2001:db8:85a3::8a2e:370:7334 are down. Card 4111 1111 1111 1111.")
     found = {text[a:b]: r for a, b, r in pii.find(text)}
@@ -297,6 +297,24 @@ def test_pii_finds_and_replaces():
                      "2001:db8:85a3::8a2e:370:7334": "pii_ip", "4111 1111 1111 1111": "pii_card"}
     cuts = pii.process(Document("x", text, "s"))
     assert all(c.replacement.startswith("<") for c in cuts)
+
+
+@pytest.mark.parametrize("text, found", [
+    ("listen on 127.0.0.1, 0.0.0.0 or ::1", []),
+    ("lan 192.168.1.20, 10.0.0.5, 172.16.4.2, link-local 169.254.10.1 and fe80::1:2:3", []),
+    ("docs 192.0.2.1, 198.51.100.7, 203.0.113.9 and 2001:db8:85a3::8a2e:370:7334", []),
+    ("resolvers 8.8.8.8, 208.67.222.222 and 149.112.112.112, multicast 224.0.0.251", []),
+    ("Firefox version 4.0.4.1 and v1.2.3.4 and build 10.2.33.4", []),
+    ("dated +012019-02-25, clause 252.227-7013, on 2019.02.2512", []),
+    ("user 81.2.69.160 and 2a00:1450:4001:81b::200e logged in", ["81.2.69.160", "2a00:1450:4001:81b::200e"]),
+    ("call 555-123-4567 or 555.123.4567 or +1 415 555 2671", ["555-123-4567", "555.123.4567", "+1 415 555 2671"]),
+])
+def test_pii_spares_what_identifies_no_person(text, found):
+    pii = PiiFilter()
+    assert [text[a:b] for a, b, _ in pii.find(text)] == found
+    listed = ("208.67.222.222", "149.112.112.112")   # spared by the list only
+    assert [text[a:b] for a, b, _ in PiiFilter(PiiConfig(spare_ips=())).find(text)
+            if text[a:b] in listed] == [x for x in listed if x in text]
 
 
 def test_pii_leaves_lookalikes_alone():
