@@ -306,3 +306,18 @@ def test_retained_memory_is_reused_without_faulting_pages_in_again():
     pages = 3 * 16 * 4_000_000 // 4096      # the three rounds after the first, in 4 KB pages
     assert default_faults > pages // 4, default_faults    # glibc and mimalloc hand the pages back
     assert faults < pages // 100, (faults, default_faults)
+
+
+def test_error_messages_are_printed_literally(tmp_path):
+    """Brackets in a path or a hint are text, never markup; a long message is not wrapped."""
+    folder = tmp_path / "a[" / "b]c [bold]x"        # the path holds "[/b]"
+    folder.mkdir(parents=True)
+    (folder / "keep.txt").write_text("not a run")
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "a", "text": "hello"}\n')
+    proc = cli("run", str(src), "-o", str(folder))
+    assert proc.returncode == 2
+    assert f"error: output folder {folder} is not empty" in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+    proc = cli("run", str(src), "-o", str(tmp_path / "o"), "--steps", "[pii]")
+    assert proc.returncode == 2 and "unknown step '[pii]'" in proc.stderr

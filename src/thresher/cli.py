@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import api
 from .errors import ConfigError, InputError, OutputError, ThresherError
@@ -86,7 +87,7 @@ def _summary(stats: dict[str, Any]) -> Table:
 
 
 def _fail(exc: ThresherError) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    err_console.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
     sys.exit(2 if isinstance(exc, (ConfigError, InputError, OutputError)) else 1)
 
 
@@ -160,7 +161,7 @@ def verify(output):
     except ThresherError as exc:
         _fail(exc)
     for e in report["errors"]:
-        err_console.print(f"[red]✗[/] {e}", highlight=False)
+        err_console.print(Text.assemble(("✗", "red"), " ", str(e)), highlight=False, soft_wrap=True)
     keys = ("documents", "kept", "dropped", "removals", "quarantined")
     click.echo(" ".join(f"{k}={report.get(k, 0)}" for k in keys))
     if report["errors"]:
