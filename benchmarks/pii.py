@@ -1,9 +1,18 @@
 """What ``pii`` replaces on webdocs, with and without sparing addresses that identify no person.
 
-    python benchmarks/pii.py      # writes benchmarks/results/pii.json
+    python benchmarks/pii.py            # writes benchmarks/results/pii.json
+    python benchmarks/pii.py --sample   # prints a new random sample to label (the labelled file's draw)
 
 Counts matches per kind with the defaults and with ``spare_special_ips = false, spare_ips = []``, the
 addresses the sparing leaves (most common first), and the most common addresses still replaced.
+
+Precision and recall per kind come from ``benchmarks/data/pii_labels.jsonl``: 177 PII-shaped strings
+drawn at random (seed 7) from what the patterns find on webdocs with no sparing (100 IP-shaped, all 17
+phone-shaped, 60 e-mail-shaped), each with its context, labelled by hand: ``personal`` is true for an
+address a PII filter should replace (an e-mail address, a phone number, a public IP address a host
+could have), false for a version or section number, a special-purpose address (loopback, private,
+documentation...), a well-known public resolver, or a number that is no phone. Recall is over what the
+patterns find: strings the patterns never match are not in the set.
 """
 
 from __future__ import annotations
@@ -11,6 +20,8 @@ from __future__ import annotations
 import collections
 import io
 import json
+import random
+import sys
 from pathlib import Path
 
 import orjson
@@ -22,10 +33,34 @@ ROOT = Path(__file__).resolve().parent.parent
 WEBDOCS = ROOT.parent / "shared" / "bench" / "webdocs" / "corpus.jsonl.zst"
 
 
-def main() -> None:
+def _texts() -> list[tuple[str, str]]:
     with open(WEBDOCS, "rb") as f:
-        texts = [orjson.loads(line)["text"] for line in
-                 io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(f), encoding="utf-8")]
+        return [(d.get("id"), d["text"]) for d in map(orjson.loads, io.TextIOWrapper(
+            zstandard.ZstdDecompressor().stream_reader(f), encoding="utf-8"))]
+
+
+def sample(seed: int = 7) -> list[dict]:
+    """The strings the labelled file holds: 100 IP-, all phone- and 60 e-mail-shaped matches of the
+    patterns without sparing, drawn with ``seed``, each with 60 characters before and 40 after."""
+    wide = PiiFilter(PiiConfig(spare_special_ips=False, spare_ips=()))
+    texts = _texts()
+    found: dict[str, list] = {"pii_ip": [], "pii_phone": [], "pii_email": []}
+    for i, (_, t) in enumerate(texts):
+        for a, b, r in wide.find(t):
+            found[r].append((i, a, b))
+    rng = random.Random(seed)
+    out = []
+    for kind, n in (("pii_ip", 100), ("pii_phone", 17), ("pii_email", 60)):
+        pick = found[kind] if len(found[kind]) <= n else rng.sample(found[kind], n)
+        for i, a, b in sorted(pick):
+            doc, t = texts[i]
+            out.append({"kind": kind, "doc": doc, "text": t[a:b],
+                        "context": t[max(0, a - 60):b + 40].replace("\n", " ")})
+    return out
+
+
+def main() -> None:
+    texts = [t for _, t in _texts()]
     default, unspared = PiiFilter(), PiiFilter(PiiConfig(spare_special_ips=False, spare_ips=()))
     counts = {"default": collections.Counter(), "unspared": collections.Counter()}
     spared, replaced = collections.Counter(), collections.Counter()
@@ -38,10 +73,33 @@ def main() -> None:
         replaced.update(t[x:y] for x, y, r in a if r == "pii_ip")
     out = {"documents": len(texts), "matches": {k: dict(v) for k, v in counts.items()},
            "spared_most_common": spared.most_common(40), "ips_replaced_most_common": replaced.most_common(40)}
+    out["labelled"] = labelled(default)
     path = ROOT / "benchmarks" / "results" / "pii.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps(out["matches"], indent=2))
+    print(json.dumps({"matches": out["matches"], "labelled": out["labelled"]}, indent=2))
+
+
+def labelled(pii: PiiFilter) -> dict:
+    """Precision and recall of ``pii`` on the labelled strings, per kind: a string is replaced when the
+    filter finds it at its place in its context."""
+    rows = [json.loads(line) for line in (ROOT / "benchmarks" / "data" / "pii_labels.jsonl").open()]
+    out: dict = {}
+    for kind in sorted({r["kind"] for r in rows}):
+        tp = fp = fn = 0
+        for r in (r for r in rows if r["kind"] == kind):
+            hit = any(r["context"][a:b] == r["text"] for a, b, _ in pii.find(r["context"]))
+            tp += hit and r["personal"]
+            fp += hit and not r["personal"]
+            fn += (not hit) and r["personal"]
+        out[kind] = {"strings": sum(r["kind"] == kind for r in rows), "personal": tp + fn,
+                     "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+                     "recall": round(tp / (tp + fn), 3) if tp + fn else None}
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    if "--sample" in sys.argv:
+        for row in sample():
+            print(json.dumps(row, ensure_ascii=False))
+    else:
+        main()

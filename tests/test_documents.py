@@ -158,7 +158,7 @@ def test_shard_removal_rows_survive_bulk_single_and_the_next_pass():
     from thresher.engine.stats import StepStats
     from thresher.steps.pii import PiiFilter
 
-    texts = ["mail a@b.org or c@d.org now", "nothing here", "call 10.0.0.1 please", "drop me"]
+    texts = ["mail a@b.org or c@d.org now", "nothing here", "call 81.2.69.1 please", "drop me"]
     table = pa.table({"id": ["a", "b", "c", "d"], "text": pa.array(texts, pa.large_string()),
                       "source": ["s1", "s1", "s2", "s2"], "_len": [len(t) for t in texts]})
     state = ShardState(3, table)
@@ -168,7 +168,7 @@ def test_shard_removal_rows_survive_bulk_single_and_the_next_pass():
     got = state.removals().to_pylist()
     assert [(r["doc_id"], r["start"], r["end"], r["reason"], r["replacement"], r["_drop"]) for r in got] == [
         ("a", 5, 12, "pii_email", "<EMAIL>", False), ("a", 16, 23, "pii_email", "<EMAIL>", False),
-        ("b", 0, 8, "cut", None, False), ("c", 5, 13, "pii_ip", "<IP_ADDRESS>", False),
+        ("b", 0, 8, "cut", None, False), ("c", 5, 14, "pii_ip", "<IP_ADDRESS>", False),
         ("d", 0, 7, "gone", None, True)]
     assert got[0]["step"] == "pii" and got[0]["source"] == "s1" and got[0]["value"] is None
     assert got[0]["_key"] == (3 << 32) and got[3]["_key"] == (3 << 32) | 2

@@ -196,7 +196,7 @@ class EditedText:
         """Original-coordinate pieces of the current span ``start..end`` (one per kept run it crosses).
 
         A span that touches text an earlier step inserted (a replacement) is refused: steps that
-        replace (``pii``) run last in the canonical order, so no later step should see one."""
+        replace (``pii``) run last in pipeline order (stage ``rewrite``), so no later step should see one."""
         if not self.edits:
             return [(start, end)] if end > start else []
         segs = self._segs()

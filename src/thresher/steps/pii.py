@@ -94,9 +94,9 @@ def _ipv4_ok(s: str) -> bool:
 #: OpenDNS, Level 3).
 PUBLIC_SERVICES = ("8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "149.112.112.112",
                    "208.67.222.222", "208.67.220.220", "4.2.2.1", "4.2.2.2")
-#: A dotted quad whose last three parts are all at most this is taken for a version or a section
-#: number (on webdocs, every such match read was one); of uniformly spread addresses, 1 in 7,500 has
-#: that shape and is left.
+#: A dotted quad whose last three parts are all at most this, or whose first part is a digit and two of
+#: the others at most 20, is taken for a version or a section number (on webdocs, every such match read
+#: was one); of uniformly spread addresses, about 1 in 1,000 has one of these shapes and is left.
 SMALL_PART = 12
 #: A word right before a dotted number that makes it a version ("version 4.0.4.1", "v1.2.3.4").
 _VERSION_BEFORE = re.compile(r"(?i)(?:\bv|\bver|version|release|build|firmware|update|patch|rev|revision|"
@@ -111,10 +111,16 @@ def _ipv4_personal(text: str, a: int, b: int, spared: frozenset[str]) -> bool:
     s = text[a:b]
     if s in spared or _VERSION_BEFORE.search(text, max(0, a - 12), a):
         return False
-    if all(int(p) <= SMALL_PART for p in s.split(".")[1:]):
-        return False      # "3.7.2.0", "Linux 2.6.8.1", "section 36.2.1.2": a version or a numbering
+    parts = [int(p) for p in s.split(".")]
+    if all(p <= SMALL_PART for p in parts[1:]) or (parts[0] <= 9 and sum(p <= 20 for p in parts[1:]) >= 2):
+        return False      # "3.7.2.0", "section 36.2.1.2", "v8 3.20.14.1": a version or a numbering
     addr = ipaddress.IPv4Address(s)
     return addr.is_global and not addr.is_multicast
+
+
+def _ipv6_personal(s: str) -> bool:
+    addr = ipaddress.IPv6Address(s)
+    return addr.is_global and not (addr.is_reserved or addr.is_multicast)
 
 
 #: ``YYYY-MM-DD`` or ``DD-MM-YYYY`` (any of ``-./``): dates, not phone numbers.
@@ -225,7 +231,7 @@ class PiiFilter(DocumentStep):
 
                 def ipv6(text):
                     return ((a, b) for a, b in ipv6s(text) if _ipv6_ok(text[a:b])
-                            and ipaddress.IPv6Address(text[a:b]).is_global and text[a:b] not in spared)
+                            and _ipv6_personal(text[a:b]) and text[a:b] not in spared)
                 self._kinds.append(("pii_ip", ipv4, ".", None, "ipv4"))
                 self._kinds.append(("pii_ip", ipv6, ":", None, "ipv6"))
             else:
