@@ -321,3 +321,32 @@ def test_error_messages_are_printed_literally(tmp_path):
     assert proc.stderr.strip().count("\n") == 0
     proc = cli("run", str(src), "-o", str(tmp_path / "o"), "--steps", "[pii]")
     assert proc.returncode == 2 and "unknown step '[pii]'" in proc.stderr
+
+
+def test_a_wrong_text_field_stops_the_run_naming_the_fields(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "a", "content": "hello"}\n\n{"id": "b", "content": "world", "url": "u"}\n')
+    proc = cli("run", str(src), "-o", str(tmp_path / "out"))
+    said = " ".join(proc.stderr.split())
+    assert proc.returncode == 2, proc.stderr
+    assert "none of its 2 records (from line 1) has a string field 'text'" in said
+    assert "fields seen: id, content, url" in said and "[input] text_field" in said
+    cfg = tmp_path / "t.toml"
+    cfg.write_text('[input]\ntext_field = "content"\n')
+    cli_ok("run", str(src), "-o", str(tmp_path / "out2"), "-c", str(cfg), "-q", out=tmp_path / "out2")
+
+
+def test_files_a_folder_holds_that_are_not_read_are_named_and_counted(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text('{"id": "a", "text": "hello there"}\n')
+    (folder / "b.json.gz").write_bytes(gzip.compress(b'{"id": "b", "text": "x"}\n'))
+    (folder / "c.csv").write_text("id,text\n")
+    (folder / "d.csv").write_text("id,text\n")
+    proc = cli("run", str(folder), "-o", str(tmp_path / "out"), "--steps", "exact", "-q")
+    assert proc.returncode == 0, proc.stderr
+    said = " ".join(proc.stderr.split())
+    assert "note: 3 files in the input folders are not read (2 .csv, 1 .json.gz)" in said
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["input"]["not_read"]["files"] == 3
+    assert stats["input"]["not_read"]["by_suffix"] == {".csv": 2, ".json.gz": 1}

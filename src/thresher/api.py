@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .config import RunConfig
@@ -37,7 +38,8 @@ def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str]
         overrides["output"] = {"format": format}
     cfg = load_config(config, **overrides)
     step_names = list(cfg.steps or resolve_steps(None))
-    files = expand_inputs(inputs)
+    unread: list[str] = []
+    files = expand_inputs(inputs, unread=unread)
     check_inputs(files, cfg.input)
 
     layout = Layout(output)
@@ -60,6 +62,7 @@ def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str]
         shards = runner.run()
         stats = runner.collect_stats(shards, time.perf_counter() - t0)
         stats["resumed"] = state == "resume"
+        stats["input"]["not_read"] = not_read(unread)
     finally:
         if owned:
             executor.close()
@@ -69,6 +72,16 @@ def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str]
                      max_chars=cfg.report.max_chars)
     finish(layout, identity, stats, keep_work=cfg.output.keep_work)
     return stats
+
+
+def not_read(paths: list[str]) -> dict[str, Any]:
+    """The files of the input folders that no reader reads: how many, by suffix, the first few."""
+    by_suffix: dict[str, int] = {}
+    for p in paths:
+        name = os.path.basename(p).lower()
+        suffix = "".join(Path(name).suffixes[-2:]) or "(none)"
+        by_suffix[suffix] = by_suffix.get(suffix, 0) + 1
+    return {"files": len(paths), "by_suffix": dict(sorted(by_suffix.items())), "first": paths[:20]}
 
 
 def make_executor(workers: int, *, engine: str = "local", ray_address: str = "local",

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import api
+from .io.readers import supported_suffixes
 from .errors import ConfigError, InputError, OutputError, ThresherError
 from . import registry
 from .registry import CANONICAL_ORDER
@@ -132,6 +133,13 @@ def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet, engi
                                 progress=progress)
     except ThresherError as exc:
         _fail(exc)
+    nr = stats.get("input", {}).get("not_read") or {}
+    if nr.get("files"):
+        kinds = ", ".join(f"{n} {k}" for k, n in nr["by_suffix"].items())
+        err_console.print(Text(f"note: {nr['files']} files in the input folders are not read ({kinds}), "
+                               f"e.g. {nr['first'][0]}; thresher reads "
+                               f"{', '.join(supported_suffixes())} (stats.json: input.not_read)"),
+                          highlight=False, soft_wrap=True)
     if not quiet:
         Console().print(_summary(stats))
 

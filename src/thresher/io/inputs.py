@@ -28,7 +28,7 @@ def _stat(path: str) -> InputFile:
     return InputFile(os.path.normpath(path), fmt[0], fmt[1], st.st_size, st.st_mtime_ns)
 
 
-def _expand_url(arg: str, supported: str) -> list[InputFile]:
+def _expand_url(arg: str, supported: str, unread: list[str] | None = None) -> list[InputFile]:
     """A store URL: a file, a folder (every supported file under it) or a glob (``fnmatch`` on the path
     under the last folder without wildcards, ``*`` within one folder unless the pattern has ``**``),
     listed once, with no request per file."""
@@ -55,7 +55,10 @@ def _expand_url(arg: str, supported: str) -> list[InputFile]:
                     raise InputError(f"input {arg}: unsupported file type; thresher reads {supported}")
                 found = [(loc, info)]
             elif info.type == pafs.FileType.Directory:
-                found = [(f, i) for f, i in loc.walk() if format_of(f.name)]
+                every = list(loc.walk())
+                found = [(f, i) for f, i in every if format_of(f.name)]
+                if unread is not None:
+                    unread.extend(f.url for f, _ in every if not format_of(f.name))
                 if not found:
                     raise InputError(f"input folder {arg} holds no {supported} files")
             else:
@@ -69,15 +72,16 @@ def _expand_url(arg: str, supported: str) -> list[InputFile]:
     return out
 
 
-def expand_inputs(args: Iterable[str | os.PathLike[str]]) -> list[InputFile]:
+def expand_inputs(args: Iterable[str | os.PathLike[str]], *, unread: list[str] | None = None) -> list[InputFile]:
     """Files, folders (searched recursively for supported files) and globs, in corpus order; local
-    paths or store URLs (``s3://bucket/corpus/``, see :mod:`thresher.io.storage`)."""
+    paths or store URLs (``s3://bucket/corpus/``, see :mod:`thresher.io.storage`). The files a folder
+    holds that no reader reads are appended to ``unread``."""
     out: list[InputFile] = []
     seen: set[str] = set()
     supported = ", ".join(supported_suffixes())
     for arg in map(str, args):
         if is_url(arg):
-            for f in _expand_url(arg, supported):
+            for f in _expand_url(arg, supported, unread):
                 if f.path not in seen:
                     seen.add(f.path)
                     out.append(f)
@@ -87,7 +91,10 @@ def expand_inputs(args: Iterable[str | os.PathLike[str]]) -> list[InputFile]:
                 raise InputError(f"input {arg}: unsupported file type; thresher reads {supported}")
             found = [arg]
         elif os.path.isdir(arg):
-            found = sorted(str(p) for p in Path(arg).rglob("*") if p.is_file() and format_of(str(p)))
+            every = sorted(str(p) for p in Path(arg).rglob("*") if p.is_file())
+            found = [p for p in every if format_of(p)]
+            if unread is not None:
+                unread.extend(p for p in every if not format_of(p))
             if not found:
                 raise InputError(f"input folder {arg} holds no {supported} files")
         elif glob.has_magic(arg):

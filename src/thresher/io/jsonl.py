@@ -149,6 +149,7 @@ def _parse(chunk: Chunk, b: "DocumentSink") -> None:
             continue
         text = rec.pop(text_field, None)
         if not isinstance(text, str):
+            b.fields_seen.update(dict.fromkeys(rec))
             b.reject("missing_text", *where, f"no string field '{text_field}' (set [input] text_field)"
                      if text is None else f"field '{text_field}' is a {type(text).__name__}, not a string",
                      line)

@@ -59,6 +59,8 @@ class DocumentSink:
         self.fields: list[dict[str, Any] | None] = []
         self.quarantine: list[dict] = list(chunk.errors)
         self.rows: list[int] = []               # row of each accepted document in ``columns``
+        #: Fields of the records that lacked the text field (for the error when every record does).
+        self.fields_seen: dict[str, None] = {}
         self.columns: pa.Table | None = None    # typed carried columns (Parquet input)
 
     def reject(self, kind: str, file: str, line: int | None, offset: int | None, error: str,
@@ -122,9 +124,24 @@ class DocumentSink:
 def parse_chunk(chunk: Chunk, cfg: InputConfig, *, source_column: str) -> Parsed:
     sink = DocumentSink(chunk, cfg, source_column)
     reader_of(chunk.kind).parse(chunk, sink)
+    _check_text_field(chunk, sink)
     parsed = sink.build(chunk.index)
     parsed.nbytes = sink.nbytes
     return parsed
+
+
+def _check_text_field(chunk: Chunk, sink: DocumentSink) -> None:
+    """Records that all lack the text field mean a wrong ``text_field``, not bad records: stop."""
+    if sink.ids or not sink.fields_seen:
+        return
+    kinds = {q["kind"] for q in sink.quarantine}
+    if kinds <= {"missing_text", "blank_line"}:
+        n = sum(q["kind"] == "missing_text" for q in sink.quarantine)
+        field = sink.cfg.text_field
+        seen = ", ".join(list(sink.fields_seen)[:20])
+        raise InputError(f"{display_path(chunk.file)}: none of its {n} records (from line {chunk.first_line}) "
+                         f"has a string field '{field}'; fields seen: {seen}. Set [input] text_field "
+                         f"to the field that holds the text")
 
 
 def _shown(paths: list[str]) -> list[str]:
