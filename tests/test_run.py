@@ -350,3 +350,36 @@ def test_files_a_folder_holds_that_are_not_read_are_named_and_counted(tmp_path):
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert stats["input"]["not_read"]["files"] == 3
     assert stats["input"]["not_read"]["by_suffix"] == {".csv": 2, ".json.gz": 1}
+
+
+def test_progress_without_a_terminal_is_plain_lines(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": str(i), "text": f"document number {i}"}) + "\n" for i in range(5)))
+    proc = cli("run", str(src), "-o", str(tmp_path / "out"), "--steps", "exact", "-w", "1")
+    assert proc.returncode == 0, proc.stderr
+    lines = [line.split(" ", 1)[1] for line in proc.stderr.splitlines() if line.strip()]
+    phases = [line.split(":")[0] for line in lines]
+    assert phases == ["phase ingest", "phase ingest", "phase exact.reduce", "phase exact.reduce",
+                      "phase pass1", "phase pass1"]
+    assert lines[0].startswith("phase ingest: started (") and "done in" in lines[1]
+    assert "5 docs" in lines[1] and "MB/s" in lines[1]
+
+
+def test_plain_progress_reports_every_interval_with_an_eta():
+    import io
+
+    from thresher.cli import PlainProgress
+
+    now = [0.0]
+    out = io.StringIO()
+    p = PlainProgress(out, interval=30, clock=lambda: now[0])
+    p.start_phase("pass1", total_tasks=4, total_bytes=None)
+    for _ in range(4):
+        now[0] += 20
+        p.advance(docs=10)
+    p.end_phase()
+    lines = [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
+    assert lines == ["phase pass1: started (4 tasks)",
+                     "phase pass1: 2/4 tasks, 20 docs, 0 docs/s, ETA 40 s",
+                     "phase pass1: 4/4 tasks, 40 docs, 0 docs/s, ETA 0 s",
+                     "phase pass1: done in 80.0 s, 4 tasks, 40 docs, 0 docs/s"]

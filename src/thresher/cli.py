@@ -66,6 +66,56 @@ class RichProgress:
             self._progress.update(self._task, total=t.completed or 1, completed=t.completed or 1)
 
 
+class PlainProgress:
+    """Progress for logs (stderr not a terminal: batch jobs, Slurm, nohup): a plain line when a phase
+    starts, every ``interval`` seconds while it runs, and when it ends, each written at once."""
+
+    def __init__(self, stream=None, *, interval: float = 30.0, clock=time.monotonic):
+        self._stream = stream if stream is not None else sys.stderr
+        self._interval, self._clock = interval, clock
+        self._name = ""
+        self._t0 = self._last = 0.0
+        self._docs = self._bytes = self._tasks = 0
+        self._total_tasks: int | None = None
+        self._total_bytes: int | None = None
+
+    def _say(self, text: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {text}", file=self._stream, flush=True)
+
+    def _rates(self) -> str:
+        dt = max(self._clock() - self._t0, 1e-9)
+        done = f"{self._tasks}/{self._total_tasks}" if self._total_tasks is not None else f"{self._tasks}"
+        out = f"{done} tasks, {self._docs:,} docs, {self._docs / dt:,.0f} docs/s"
+        if self._bytes:
+            out += f", {self._bytes / dt / 1e6:,.1f} MB/s"
+        share = (self._tasks / self._total_tasks if self._total_tasks else
+                 self._bytes / self._total_bytes if self._total_bytes else None)
+        if share:
+            out += f", ETA {max(dt / share - dt, 0):,.0f} s"
+        return out
+
+    def start_phase(self, name, *, total_tasks, total_bytes):
+        self._name, self._t0 = name, self._clock()
+        self._last = self._t0
+        self._docs = self._bytes = self._tasks = 0
+        self._total_tasks, self._total_bytes = total_tasks, total_bytes
+        what = f"{total_tasks} tasks" if total_tasks is not None else (
+            f"{total_bytes / 1e6:,.1f} MB" if total_bytes else "input of unknown size")
+        self._say(f"phase {name}: started ({what})")
+
+    def advance(self, *, tasks=1, docs=0, nbytes=0):
+        self._tasks += tasks
+        self._docs += docs
+        self._bytes += nbytes
+        if self._clock() - self._last >= self._interval:
+            self._last = self._clock()
+            self._say(f"phase {self._name}: {self._rates()}")
+
+    def end_phase(self):
+        self._total_tasks = self._total_bytes = None
+        self._say(f"phase {self._name}: done in {self._clock() - self._t0:,.1f} s, {self._rates()}")
+
+
 def _summary(stats: dict[str, Any]) -> Table:
     table = Table(title="thresher run", show_lines=False)
     for col in ("step", "docs in", "docs out", "chars in", "chars out", "removed by reason", "s"):
@@ -126,6 +176,10 @@ def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet, engi
         if quiet:
             stats = api.run(inputs, output, config=config_path, steps=step_list, workers=workers,
                             format=fmt, overwrite=overwrite, engine=engine, ray_address=ray_address)
+        elif not console.is_terminal:
+            stats = api.run(inputs, output, config=config_path, steps=step_list, workers=workers,
+                            format=fmt, overwrite=overwrite, engine=engine, ray_address=ray_address,
+                            progress=PlainProgress())
         else:
             with RichProgress(console) as progress:
                 stats = api.run(inputs, output, config=config_path, steps=step_list, workers=workers,
