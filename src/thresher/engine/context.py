@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..documents import key_range
 from ..steps.global_step import DECISION_SCHEMA
-from .layout import read_arrow, read_parquet, write_arrow, write_parquet
+from .layout import Layout, read_arrow, read_parquet, write_arrow, write_parquet
 from .plan import Plan
 
 from .view import ShardView, load_view
@@ -46,10 +46,8 @@ class StepContext:
         """Hash partitions of the run: fixed by the input size, never by the worker count."""
         return self.plan.partitions
 
-    @staticmethod
-    def part(shard: int) -> str:
-        """The name of shard ``shard``'s files (``part-NNNNNN``)."""
-        return f"part-{shard:06d}"
+    #: The name of shard ``n``'s files (``part-NNNNNN``), as everywhere in OUT.
+    part = staticmethod(Layout.part)
 
     def _folder(self, folder: str):
         return self.plan.layout.work / f"{self.name}.{folder}"

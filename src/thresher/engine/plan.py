@@ -122,6 +122,9 @@ class Plan:
     def global_part(self, name: str) -> GlobalStep | None:
         return self._parts[name][1]
 
+    def has_local_part(self, name: str) -> bool:
+        return self._parts[name][0] is not None
+
     def map_pass(self, name: str) -> int:
         """The pass that runs the map side of global step ``name``."""
         return next(k for k, seg in enumerate(self.segments) if seg.global_ == name)

@@ -39,7 +39,7 @@ def _run_pass(plan: Plan, k: int, st: ShardState) -> dict[str, Any]:
         decisions = read_decisions(plan, name, st.shard)
         s.data["seconds"] += time.perf_counter() - t0
         st.apply_decisions(plan.global_part(name), decisions, s)
-        if plan.step(name).parts()[0] is not None:
+        if plan.has_local_part(name):
             s.data["docs_in"] = s.data["chars_in"] = 0
         _step_stats(steps_stats, name, s)
     g = plan.global_map(k)

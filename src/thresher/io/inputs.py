@@ -55,10 +55,12 @@ def _expand_url(arg: str, supported: str, unread: list[str] | None = None) -> li
                     raise InputError(f"input {arg}: unsupported file type; thresher reads {supported}")
                 found = [(loc, info)]
             elif info.type == pafs.FileType.Directory:
-                every = list(loc.walk())
-                found = [(f, i) for f, i in every if format_of(f.name)]
-                if unread is not None:
-                    unread.extend(f.url for f, _ in every if not format_of(f.name))
+                found = []
+                for f, i in loc.walk():
+                    if format_of(f.name):
+                        found.append((f, i))
+                    elif unread is not None:
+                        unread.append(f.url)
                 if not found:
                     raise InputError(f"input folder {arg} holds no {supported} files")
             else:
@@ -91,10 +93,12 @@ def expand_inputs(args: Iterable[str | os.PathLike[str]], *, unread: list[str] |
                 raise InputError(f"input {arg}: unsupported file type; thresher reads {supported}")
             found = [arg]
         elif os.path.isdir(arg):
-            every = sorted(str(p) for p in Path(arg).rglob("*") if p.is_file())
-            found = [p for p in every if format_of(p)]
-            if unread is not None:
-                unread.extend(p for p in every if not format_of(p))
+            found = []
+            for p in sorted(str(p) for p in Path(arg).rglob("*") if p.is_file()):
+                if format_of(p):
+                    found.append(p)
+                elif unread is not None:
+                    unread.append(p)
             if not found:
                 raise InputError(f"input folder {arg} holds no {supported} files")
         elif glob.has_magic(arg):
