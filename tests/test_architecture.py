@@ -113,7 +113,8 @@ def test_the_engine_names_no_step():
     bad = {m: sorted(d for d in deps if d.startswith("thresher.steps") and d not in contract)
            for m, deps in graph.items() if m.startswith("thresher.engine")}
     assert {m: d for m, d in bad.items() if d} == {}
-    names = ("exact", "near_dup", "paragraphs", "substrings", "boilerplate", "quality", "language", "pii")
+    names = ("exact", "near_dup", "paragraphs", "substrings", "boilerplate", "repeats", "quality", "language",
+             "pii")
     for path in (SRC / "engine").glob("*.py"):
         code = path.read_text()
         for name in names:

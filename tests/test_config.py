@@ -6,8 +6,8 @@ from thresher import ConfigError, RunConfig, load_config
 
 def test_defaults_run_every_implemented_step_in_canonical_order():
     cfg = load_config()
-    assert cfg.steps == ("exact", "near_dup", "paragraphs", "substrings", "boilerplate", "quality",
-                         "language", "pii")
+    assert cfg.steps == ("boilerplate", "repeats", "quality", "language", "near_dup", "exact", "paragraphs",
+                         "substrings", "pii")
     assert cfg.output.format == "parquet"
 
 
@@ -33,7 +33,7 @@ def test_bad_value_names_key_value_and_allowed():
 
 
 def test_steps_are_validated():
-    assert load_config(steps=["pii", "exact", "quality"]).steps == ("exact", "quality", "pii")
+    assert load_config(steps=["pii", "exact", "quality"]).steps == ("quality", "exact", "pii")
     with pytest.raises(ConfigError, match="unknown step 'exakt'; did you mean 'exact'"):
         load_config(steps=["exakt"])
     with pytest.raises(ConfigError, match="no steps given"):

@@ -59,7 +59,8 @@ def test_exact_map_and_reduce(tmp_path):
     assert sum(x["records"] for x in r.results["reduce"]) == 4
     assert r.decisions[0] == []
     (d,) = r.decisions[1]
-    assert (d["_key"], d["start"], d["end"], d["dup_of_id"], d["dup_of_end"]) == (doc_key(1, 0), 0, 10, "a", 9)
+    assert (d["_key"], d["start"], d["end"], d["dup_of_id"], d["dup_of_end"], d["dup_of_key"]) == \
+        (doc_key(1, 0), 0, 10, "a", None, doc_key(0, 0))     # a whole document is the twin
 
 
 WORDS = ("bees cool their hive by fanning their wings at the entrance while others carry water in "
@@ -88,7 +89,7 @@ def test_substrings_phases_alone(tmp_path):
     first = "Intro line here. " + passage + " The end."
     second = "Another start. " + passage
     r = Run(tmp_path, "substrings", [[("a", first)], [("b", second)]])
-    assert [p.name for p in r.phases] == ["pairs", "reduce"]
+    assert [p.name for p in r.phases] == ["pairs", "reduce", "settle"]
     assert r.decisions[0] == []
     (d,) = r.decisions[1]
     start = second.index(passage)
@@ -146,7 +147,7 @@ class Short(DocumentStep):
 @pytest.mark.parametrize("cls, message", [
     (NoMap, "step 'no_map' is a GlobalStep but does not implement map()"),
     (NoProcess, "step 'no_process' is a DocumentStep but does not implement process()"),
-    (NoStage, "step 'no_stage' needs a stage, one of dedup_documents"),
+    (NoStage, "step 'no_stage' needs a stage, one of clean, collapse, filter"),
     (int, "is not a thresher step"),
 ])
 def test_a_step_that_cannot_run_is_refused_before_work(monkeypatch, cls, message):
@@ -160,4 +161,4 @@ def test_a_step_that_cannot_run_is_refused_before_work(monkeypatch, cls, message
 
 def test_a_step_registered_by_hand_is_resolved_in_pipeline_order(monkeypatch):
     monkeypatch.setitem(registry.STEPS, "short", Short)
-    assert registry.resolve_steps(["short", "exact", "pii"]) == ["exact", "short", "pii"]
+    assert registry.resolve_steps(["pii", "exact", "short"]) == ["short", "exact", "pii"]

@@ -23,9 +23,9 @@ def test_first_occurrence_in_corpus_order_is_kept():
     d = resolve(t).to_pylist()
     assert d == [
         {"_key": 20, "start": 0, "end": 11, "dup_of_id": "first", "dup_of_start": 0, "dup_of_end": 12,
-         "reason": None, "similarity": None, "value": None},
+         "reason": None, "similarity": None, "value": None, "dup_of_key": 7},
         {"_key": 50, "start": 0, "end": 10, "dup_of_id": "first", "dup_of_start": 0, "dup_of_end": 12,
-         "reason": None, "similarity": None, "value": None},
+         "reason": None, "similarity": None, "value": None, "dup_of_key": 7},
     ]
 
 
@@ -33,7 +33,7 @@ def test_same_document_spans_order_by_start():
     t = records([(5, 5, 1, 100, 130, "d"), (5, 5, 1, 10, 40, "d")])
     assert resolve(t).to_pylist() == [
         {"_key": 1, "start": 100, "end": 130, "dup_of_id": "d", "dup_of_start": 10, "dup_of_end": 40,
-         "reason": None, "similarity": None, "value": None}]
+         "reason": None, "similarity": None, "value": None, "dup_of_key": 1}]
 
 
 def test_input_order_does_not_matter():
@@ -50,4 +50,9 @@ def test_a_repeat_is_cut_with_its_extent_and_points_at_the_kept_span():
     t = t.set_column(t.schema.get_field_index("cut_end"), "cut_end", pa.array([42, 133], pa.int64()))
     assert resolve(t).to_pylist() == [
         {"_key": 9, "start": 100, "end": 133, "dup_of_id": "a", "dup_of_start": 10, "dup_of_end": 40,
-         "reason": None, "similarity": None, "value": None}]
+         "reason": None, "similarity": None, "value": None, "dup_of_key": 1}]
+
+
+def test_a_whole_document_twin_has_no_span():
+    d = resolve(records([(1, 1, 3, 0, 9, "x"), (1, 1, 8, 0, 9, "y")]), whole_document=True).to_pylist()
+    assert [(r["_key"], r["dup_of_id"], r["dup_of_start"], r["dup_of_key"]) for r in d] == [(8, "x", None, 3)]

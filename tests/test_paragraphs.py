@@ -87,7 +87,8 @@ def read_inputs(folder):
 
 def test_examples_repeated_paragraphs(tmp_path):
     out = tmp_path / "out"
-    stats = run_ok([EXAMPLES], out, steps=["paragraphs"], workers=2)
+    stats = run_ok([EXAMPLES], out, steps=["paragraphs"], workers=2,
+                   config={"paragraphs": {"split": "blank_lines"}})
     rows = pq.read_table(out / "removals").to_pylist()
     by_doc = {}
     for r in rows:
@@ -113,13 +114,13 @@ def test_examples_repeated_paragraphs(tmp_path):
 def test_seeds_unique_paragraphs_survive(tmp_path):
     seeds = shared_path("seeds")
     out = tmp_path / "out"
-    run_ok([seeds], out, steps=["paragraphs"])
+    run_ok([seeds], out, steps=["paragraphs"], config={"paragraphs": {"split": "blank_lines"}})
     assert assert_unique_paragraphs_survive(read_inputs(seeds), out) > 20
 
 
 def test_seeds_quoted_posts_survive_once_with_line_paragraphs(tmp_path):
     """The forum thread glues each quoted post to a lone "." line, so the posts are whole paragraphs
-    only when every line is one (``split = "lines"``, Dolma's unit too)."""
+    only when every line is one (``split = "lines"``, the default and Dolma's unit too)."""
     seeds = shared_path("seeds")
     out = tmp_path / "out"
     run_ok([seeds], out, steps=["paragraphs"], config={"paragraphs": {"split": "lines"}})

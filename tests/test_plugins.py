@@ -55,7 +55,7 @@ def test_plugin_steps_and_reader_run_from_the_cli(tmp_path, plugin_path):
     quarantine = pq.read_table(out / "quarantine").to_pylist()
     assert [(q["kind"], q["line"]) for q in quarantine] == [("no_tab", 2)]
     stats = orjson.loads((out / "stats.json").read_bytes())
-    assert stats["steps_run"] == ["exact", "same_title", "drop_short"]   # stage, position, name
+    assert stats["steps_run"] == ["drop_short", "exact", "same_title"]   # stage, position, name
     assert _thresher(["verify", str(out)], plugin_path).returncode == 0
     listing = _thresher(["steps"], plugin_path)
     assert "same_title" in listing.stdout and "drop_short" in listing.stdout

@@ -9,8 +9,8 @@ A package provides steps through the entry-point group ``thresher.steps`` (name 
 Names are stable: they are the values of ``--steps``, the TOML section names and the ``step`` of
 removal rows. Steps always run in pipeline order, whatever order ``--steps`` lists them in: by stage
 (:data:`~thresher.steps.base.STAGES`), then ``position``, then name. The order fixes what each step sees
-(dedup of whole documents before span dedup, cleaning, filters, and rewriting steps last so that no
-later step cuts into a placeholder). Every step is checked when it is registered, so a step that cannot
+(cleaning, collapsing repetition inside a document, filters, then dedup of whole documents and of spans,
+and rewriting steps last so that no later step cuts into a placeholder). Every step is checked when it is registered, so a step that cannot
 run is a :class:`~thresher.errors.ConfigError` naming it before any work starts.
 """
 
@@ -32,10 +32,11 @@ from .steps.near_dup import NearDup
 from .steps.paragraphs import ParagraphDedup
 from .steps.pii import PiiFilter
 from .steps.quality import QualityFilter
+from .steps.repeats import Repeats
 from .steps.substrings import SubstringDedup
 
-BUILTIN: tuple[type[Step], ...] = (ExactDedup, NearDup, ParagraphDedup, SubstringDedup, Boilerplate,
-                                   QualityFilter, LanguageId, PiiFilter)
+BUILTIN: tuple[type[Step], ...] = (Boilerplate, Repeats, QualityFilter, LanguageId, ExactDedup, NearDup,
+                                   ParagraphDedup, SubstringDedup, PiiFilter)
 ENTRY_POINT_GROUP = "thresher.steps"
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -62,7 +63,15 @@ def check_step(cls: object, *, origin: str = "") -> type[Step]:
         raise ConfigError(f"{label}: position must be an integer")
     if not is_dataclass(cls.Config):
         raise ConfigError(f"{label}: Config must be a dataclass (its options)")
+    if cls.twins not in (None, "document", "corpus"):
+        raise ConfigError(f"{label}: twins must be None, 'document' or 'corpus' (got {cls.twins!r})")
     if issubclass(cls, DocumentStep):
+        if cls.twins == "corpus":
+            raise ConfigError(f"{label} is a DocumentStep, which sees one document at a time: its twins "
+                              f"can only be 'document' (a twin inside the same document)")
+        if cls.keeps_twins:
+            raise ConfigError(f"{label}: keeps_twins is for a GlobalStep (the engine withholds its "
+                              f"decisions); a DocumentStep that removes text runs before every twin step")
         needed = "process_batch" if cls.batched else "process"
         if not _overrides(cls, DocumentStep, needed):
             raise ConfigError(f"{label} is a DocumentStep but does not implement {needed}()")

@@ -4,7 +4,7 @@ For every input document (re-read with the run's own readers and shard boundarie
 - kept: its removal rows do not overlap and applying them to the original gives the kept text;
 - dropped: its removal rows cover the whole original text.
 Also: documents keep corpus order, every removal names a step of the run, duplicate rows name a twin,
-and stats.json's document counts equal what OUT holds.
+stats.json's document counts equal what OUT holds, and every twin is in the output (:class:`_TwinCheck`).
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
     cfg = load_config({**c["step_options"], "input": c["input"], "output": c["output"],
                        "engine": c["engine"], "steps": c["steps"]})
     files = expand_inputs([f["path"] for f in manifest["inputs"]])
-    steps = set(cfg.steps or ())
+    order = {s["name"]: i for i, s in enumerate(manifest["steps"])}
+    steps = set(cfg.steps or ()) | set(order)
     errors: list[str] = []
+    twins = _TwinCheck(order)
     counts = defaultdict(int)
     fmt = cfg.output.format
     shard_bytes = max(1, int(cfg.engine.shard_mb * 1_000_000))
@@ -81,6 +83,7 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
         for doc_id, source, text in zip(ids, sources, texts):
             counts["documents"] += 1
             r = rows.get((source, doc_id), [])
+            twins.add(doc_id, (source, doc_id) in kept, r)
             if (source, doc_id) in kept:
                 counts["kept"] += 1
                 try:
@@ -96,6 +99,8 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
                     err(f"{source} {doc_id!r} is not in documents/ but its removals do not cover it")
         if len(kept) != sum(1 for k in zip(sources, ids) if k in kept):
             err(f"shard {chunk.index}: documents/ holds documents that are not in the input")
+    for e in twins.errors(_cluster_keepers(lay)):
+        err(e)
     stats = read_json(lay.stats)
     if stats["total"]["docs_out"] != counts["kept"]:
         err(f"stats.json says {stats['total']['docs_out']} documents out, documents/ holds {counts['kept']}")
@@ -105,3 +110,50 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
         err(f"stats.json says {stats['total']['quarantined']} quarantined, the inputs give "
             f"{counts['quarantined']}")
     return {**counts, "errors": errors}
+
+
+class _TwinCheck:
+    """Every kept twin a removal row names is in the output: the twin document is in documents/ and a
+    twin span is still in its kept text (no row of the step that named it, or of a later step, removes
+    any of it; a rewrite, which replaces in place, does not count). A twin inside the row's own
+    document needs nothing more when that document is dropped: the drop accounts for all of its text.
+    Every near-duplicate cluster's kept document is in documents/."""
+
+    def __init__(self, order: dict[str, int]):
+        self.order = order
+        self.kept: dict[str, list[list[tuple[int, int, int]]]] = defaultdict(list)
+        self.claims: list[tuple[str, bool, int, str, int | None, int | None]] = []
+
+    def add(self, doc_id: str, kept: bool, rows: list[dict]) -> None:
+        if kept:
+            self.kept[doc_id].append([(x["start"], x["end"], self.order.get(x["step"], -1)) for x in rows
+                                      if x["replacement"] is None])
+        for x in rows:
+            if x["dup_of_id"] is not None:
+                self.claims.append((doc_id, kept, self.order.get(x["step"], -1), x["dup_of_id"],
+                                    x["dup_of_start"], x["dup_of_end"]))
+
+    def errors(self, cluster_keepers: list[str]):
+        for doc_id, kept, step, twin, a, b in self.claims:
+            if twin == doc_id and not kept:
+                continue
+            docs = self.kept.get(twin)
+            if not docs:
+                yield f"a removal of {doc_id!r} names the kept twin {twin!r}, which is not in documents/"
+                continue
+            if a is None:
+                continue
+            if not any(all(e <= a or s >= b or k < step for s, e, k in rows) for rows in docs):
+                yield (f"a removal of {doc_id!r} names the span {a}..{b} of {twin!r}, which a later "
+                       f"removal cut from the kept text")
+        for keeper in cluster_keepers:
+            if keeper not in self.kept:
+                yield f"near-duplicate cluster kept document {keeper!r} is not in documents/"
+
+
+def _cluster_keepers(lay: Layout) -> list[str]:
+    path = lay.out / "clusters" / "part-000000.parquet"
+    if not path.exists():
+        return []
+    t = read_parquet(path, columns=["doc_id", "kept"])
+    return [d for d, k in zip(t.column("doc_id").to_pylist(), t.column("kept").to_pylist()) if k]

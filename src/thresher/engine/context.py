@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from ..documents import key_range
-from ..steps.global_step import DECISION_SCHEMA
+from ..steps.global_step import DECISION_SCHEMA, TWIN_KEY
 from .layout import Layout, read_arrow, read_parquet, write_arrow, write_parquet
 from .plan import Plan
 
@@ -24,6 +25,14 @@ from .view import ShardView, load_view
 
 if TYPE_CHECKING:
     from ..steps.global_step import GlobalStep
+
+#: A twin that a decision names: the twin document's key, its span (null: the whole document) and the
+#: key of the document the decision removes from.
+TWIN_SCHEMA = pa.schema([("_key", pa.int64()), ("start", pa.int64()), ("end", pa.int64()),
+                         ("from", pa.int64())])
+
+#: Decisions as stored: with the twin's key (null where the step gives none).
+STORED_DECISIONS = DECISION_SCHEMA.append(pa.field(TWIN_KEY, pa.int64()))
 
 #: Row groups of the decision files are small so a shard reads only its own key range.
 DECISION_ROW_GROUP = 65_536
@@ -103,8 +112,23 @@ class StepContext:
     # -- results -----------------------------------------------------------------------------------
     def write_decisions(self, part: str, decisions: pa.Table) -> None:
         """The step's decisions (:data:`DECISION_SCHEMA`, sorted by ``(_key, start)``), one file per
-        reduce task; the engine reads each shard's key range of all of them in the next pass."""
-        write_parquet(self._folder("reduce") / f"{part}.parquet", decisions.cast(DECISION_SCHEMA),
+        reduce task; the engine reads each shard's key range of all of them in the next pass.
+
+        With the :data:`TWIN_KEY` column, the twins they name are also written, sorted by the twin's
+        key, so that each shard finds the twins it holds (:func:`read_twins`)."""
+        if TWIN_KEY in decisions.column_names:
+            twin = decisions.column(TWIN_KEY)
+            named = pa.compute.is_valid(twin)
+            t = pa.table({"_key": twin, "start": decisions.column("dup_of_start"),
+                          "end": decisions.column("dup_of_end"), "from": decisions.column("_key")},
+                         schema=TWIN_SCHEMA).filter(named)
+            write_parquet(self._folder("twins") / f"{part}.parquet",
+                          t.sort_by([("_key", "ascending"), ("start", "ascending")]),
+                          compression="zstd", row_group_size=DECISION_ROW_GROUP)
+        else:
+            decisions = decisions.append_column(TWIN_KEY, pa.nulls(decisions.num_rows, pa.int64()))
+        write_parquet(self._folder("reduce") / f"{part}.parquet",
+                      decisions.select(STORED_DECISIONS.names).cast(STORED_DECISIONS),
                       compression="zstd", row_group_size=DECISION_ROW_GROUP)
 
     def write_output(self, folder: str, table: pa.Table) -> None:
@@ -118,13 +142,19 @@ class StepContext:
         return load_view(self.plan, self.plan.map_pass(self.name), shard)
 
 
+def read_twins(plan: Plan, name: str, shard: int) -> pa.Table | None:
+    """The twins in ``shard`` that step ``name``'s decisions name (:data:`TWIN_SCHEMA`; None: none)."""
+    lo, hi = key_range(shard)
+    return StepContext(plan, name).read_range("twins", "_key", lo, hi, schema=TWIN_SCHEMA)
+
+
 def read_decisions(plan: Plan, name: str, shard: int) -> pa.Table:
     """The decisions of step ``name`` on ``shard``, from every decision file, sorted by ``(_key, start)``."""
     lo, hi = key_range(shard)
     ctx = StepContext(plan, name)
-    t = ctx.read_range("reduce", "_key", lo, hi, schema=DECISION_SCHEMA)
+    t = ctx.read_range("reduce", "_key", lo, hi, schema=STORED_DECISIONS)
     if t is None or t.num_rows == 0:
-        return DECISION_SCHEMA.empty_table()
+        return STORED_DECISIONS.empty_table()
     return t.sort_by([("_key", "ascending"), ("start", "ascending")])
 
 

@@ -123,6 +123,10 @@ class Layout:
     def state(self, k: int, n: int) -> Location:
         return self.work / f"pass{k}" / f"{self.part(n)}.removals.arrow"
 
+    def labels(self, k: int, n: int) -> Location:
+        """The output columns steps set so far (carried from pass to pass)."""
+        return self.work / f"pass{k}" / f"{self.part(n)}.labels.arrow"
+
     def decisions_folder(self, step: str) -> Location:
         return self.work / f"{step}.reduce"
 

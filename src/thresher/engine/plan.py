@@ -21,12 +21,16 @@ from functools import cached_property
 import pyarrow as pa
 
 from ..config import RunConfig
-from ..errors import ConfigError
 from .. import registry
 from ..steps.base import DocumentStep, Step
 from ..steps.global_step import GlobalStep
 from .layout import Layout
+from .twins import check_twin_order
 from ..io.storage import Location
+
+
+#: The output column of each kept document's duplicates removed in its favour (whole documents).
+DUP_COUNT = "dup_count"
 
 
 @dataclass(frozen=True)
@@ -61,13 +65,9 @@ class Plan:
     segments: tuple[Segment, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        segments = make_segments([self.step(n) for n in self.steps])
-        object.__setattr__(self, "segments", segments)
-        for seg in segments[:-1]:
-            for name in seg.local:
-                if self.step(name).columns():
-                    raise ConfigError(f"step '{name}' adds output columns, so it must run after every "
-                                      f"global step, but '{seg.global_}' follows it")
+        steps = [self.step(n) for n in self.steps]
+        check_twin_order(steps)
+        object.__setattr__(self, "segments", make_segments(steps))
 
     @property
     def label_columns(self) -> dict[str, pa.DataType]:
@@ -75,7 +75,16 @@ class Plan:
         out: dict[str, pa.DataType] = {}
         for name in self.steps:
             out.update(self.step(name).columns())
+        if self.whole_twin_steps:
+            out[DUP_COUNT] = pa.int64()
         return out
+
+    @property
+    def whole_twin_steps(self) -> tuple[str, ...]:
+        """Global steps that remove whole documents in favour of a kept twin (exact, near-dup): the
+        kept document's ``dup_count`` counts their removals."""
+        return tuple(n for n in self.steps if (g := self.global_part(n)) is not None
+                     and g.whole_document and g.twins == "corpus")
 
     @property
     def layout(self) -> Layout:

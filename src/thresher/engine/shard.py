@@ -14,64 +14,14 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-from ..documents import WORK_REMOVAL_SCHEMA, Cut, Document, Drop, EditedText, doc_key, row_of
+from ..documents import Cut, Document, Drop, EditedText, doc_key, row_of
 from ..io.parse import FIELD_PREFIX
 from ..steps.base import DocumentStep
-from ..steps.global_step import GlobalStep
+from ..steps.global_step import TWIN_KEY, GlobalStep
+from .rows import STATE_SCHEMA, RemovalRows, int_column
 from .stats import StepStats
+from .twins import Twins, plan_cuts
 from ..text.splice import splice
-
-STATE_SCHEMA = WORK_REMOVAL_SCHEMA.append(pa.field("_drop", pa.bool_()))
-_COLS = [f.name for f in STATE_SCHEMA]
-
-
-class RemovalRows:
-    """A shard's removal rows (:data:`STATE_SCHEMA`): Arrow tables appended whole (a batched step's
-    verdicts, the previous pass's rows), and rows recorded one at a time held as Python lists until the
-    next read turns them into one more table. A batched step's rows, and the previous pass's, thus never
-    become Python objects."""
-
-    def __init__(self) -> None:
-        self._tables: list[pa.Table] = []
-        self._pending: dict[str, list] = {c: [] for c in _COLS}
-        self._n_pending = 0
-
-    def append_row(self, values: dict[str, Any]) -> None:
-        """One row: ``values`` holds every column of :data:`STATE_SCHEMA`."""
-        for c in _COLS:
-            self._pending[c].append(values[c])
-        self._n_pending += 1
-
-    def append_table(self, table: pa.Table) -> None:
-        """Rows as a table of :data:`STATE_SCHEMA` (columns in its order, types cast to it)."""
-        if table.num_rows:
-            self._flush()
-            self._tables.append(table.select(_COLS).cast(STATE_SCHEMA))
-
-    def _flush(self) -> None:
-        if self._n_pending:
-            self._tables.append(pa.table({c: pa.array(self._pending[c], STATE_SCHEMA.field(c).type)
-                                          for c in _COLS}, schema=STATE_SCHEMA))
-            self._pending = {c: [] for c in _COLS}
-            self._n_pending = 0
-
-    def table(self) -> pa.Table:
-        """All rows so far, in the order they were recorded."""
-        self._flush()
-        if not self._tables:
-            return STATE_SCHEMA.empty_table()
-        if len(self._tables) > 1:
-            self._tables = [pa.concat_tables(self._tables).combine_chunks()]
-        return self._tables[0]
-
-
-def _ints(table: pa.Table, column: str) -> np.ndarray:
-    """An int64 column without nulls as a numpy array (one chunk: zero-copy)."""
-    col = table.column(column)
-    if col.num_chunks == 1:
-        return col.chunk(0).to_numpy()
-    return col.to_numpy()
-
 
 def _replacements(table: pa.Table, rows: np.ndarray) -> list | None:
     """The ``replacement`` of removal rows ``rows`` of ``table``; None when no row of it replaces."""
@@ -104,6 +54,8 @@ class ShardState:
         #: Output columns set by local steps (:meth:`DocumentStep.columns`): name -> value per row.
         self.labels: dict[str, list] = {}
         self.rows = RemovalRows()
+        #: Twins that earlier steps named in this shard's documents (loaded by the pass that needs them).
+        self.twins = Twins(self.n)
         self._ids: list[str] | None = None
         self._sources: list[str] | None = None
         #: Edits (non-drop removal rows) recorded so far; the cached arrays of them and the last spliced
@@ -202,10 +154,10 @@ class ShardState:
         if self._edit_cache is None or self._edit_cache[0] != self._n_edits:
             r = self.rows.table()
             keep = ~r.column("_drop").to_numpy(zero_copy_only=False)
-            row = row_of(_ints(r, "_key")[keep])
-            start = _ints(r, "start")[keep]
+            row = row_of(int_column(r, "_key")[keep])
+            start = int_column(r, "start")[keep]
             order = np.lexsort((start, row))
-            end = _ints(r, "end")[keep][order]
+            end = int_column(r, "end")[keep][order]
             repl = _replacements(r, np.flatnonzero(keep)[order])
             self._edit_cache = (self._n_edits, row[order], start[order], end, repl)
         return self._edit_cache[1:]
@@ -247,28 +199,39 @@ class ShardState:
     # -- recording ---------------------------------------------------------------------------------
     def _record(self, row: int, start: int, end: int, step: str, reason: str, *, replacement=None,
                 dup_of_id=None, dup_of_start=None, dup_of_end=None, similarity=None, value=None,
-                drop=False):
+                drop=False, dup_key=None):
         self.rows.append_row({
             "_key": doc_key(self.shard, row), "doc_id": self.ids[row], "source": self.sources[row],
             "start": start, "end": end, "step": step, "reason": reason, "replacement": replacement,
             "dup_of_id": dup_of_id, "dup_of_start": dup_of_start, "dup_of_end": dup_of_end,
-            "similarity": similarity, "value": value, "_drop": drop})
+            "similarity": similarity, "value": value, "_drop": drop, "_dup_key": dup_key})
         if not drop:
             self._n_edits += 1
 
     def _record_many(self, rows: np.ndarray, start: np.ndarray, end: np.ndarray, step: str,
                      reasons: Sequence[str], code: np.ndarray, replacements: Sequence[str | None],
-                     values: np.ndarray) -> None:
+                     values: np.ndarray, twin: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """:meth:`_record` for many span removals at once, as arrays (``code`` indexes ``reasons`` and
-        ``replacements``; NaN ``values``: none). No duplicate fields: filters name no kept twin;
-        whole-document drops go through :meth:`drop`."""
+        ``replacements``; NaN ``values``: none). ``twin``: original spans, inside each removal's own
+        document, that it duplicates (a negative start: none); without it no row names a twin.
+        Whole-document drops go through :meth:`drop`."""
         n = len(rows)
         take = pa.array(rows, pa.int64())
         codes = pa.array(code, pa.int64())
-        null = {c: pa.nulls(n, STATE_SCHEMA.field(c).type)
-                for c in ("dup_of_id", "dup_of_start", "dup_of_end", "similarity")}
+        keys = doc_key(self.shard, rows)
+        if twin is None:
+            null = {c: pa.nulls(n, STATE_SCHEMA.field(c).type)
+                    for c in ("dup_of_id", "dup_of_start", "dup_of_end", "similarity", "_dup_key")}
+        else:
+            none = twin[0] < 0
+            null = {"dup_of_id": pa.array(self.table.column("id").take(take).to_pylist(), pa.string(),
+                                          mask=none),
+                    "dup_of_start": pa.array(twin[0], pa.int64(), mask=none),
+                    "dup_of_end": pa.array(twin[1], pa.int64(), mask=none),
+                    "similarity": pa.array(np.ones(n), pa.float64(), mask=none),
+                    "_dup_key": pa.array(keys, pa.int64(), mask=none)}
         self.rows.append_table(pa.table({
-            "_key": pa.array(doc_key(self.shard, rows)),
+            "_key": pa.array(keys),
             "doc_id": self.table.column("id").take(take),
             "source": self.table.column("source").take(take),
             "start": pa.array(start, pa.int64()), "end": pa.array(end, pa.int64()),
@@ -316,15 +279,15 @@ class ShardState:
     def _load(self, prior: pa.Table) -> None:
         prior = prior.sort_by([("_key", "ascending"), ("start", "ascending")])
         self.rows.append_table(prior)
-        rows = row_of(_ints(prior, "_key"))
+        rows = row_of(int_column(prior, "_key"))
         drop = prior.column("_drop").to_numpy(zero_copy_only=False)
         self.alive[rows[drop]] = False
         edit = np.flatnonzero(~drop)
         if not len(edit):
             return
         rows = rows[edit]
-        start = _ints(prior, "start")[edit]
-        end = _ints(prior, "end")[edit]
+        start = int_column(prior, "start")[edit]
+        end = int_column(prior, "end")[edit]
         repl = _replacements(prior, edit)
         np.subtract.at(self.cur_len, rows, end - start - _inserted(repl, len(edit)))
         self._add_bulk(rows, start, end, repl)
@@ -419,8 +382,12 @@ class ShardState:
         if len(fresh):
             f_rows, f_start, f_end, f_code = doc_rows[fresh], start[fresh], end[fresh], code[fresh]
             f_value = value[fresh]
+            twin = None       # twins in unedited documents: current offsets are original offsets
+            if v.twin_start is not None and step.twins == "document":
+                twin = (np.asarray(v.twin_start, np.int64)[keep][fresh],
+                        np.asarray(v.twin_end, np.int64)[keep][fresh])
             stats.removed_many(reasons, f_code, (f_end - f_start).astype(np.float64), f_value)
-            self._record_many(f_rows, f_start, f_end, step.name, reasons, f_code, repl, f_value)
+            self._record_many(f_rows, f_start, f_end, step.name, reasons, f_code, repl, f_value, twin)
             f_repl = [repl[c] for c in f_code.tolist()] if any(repl) else None
             self._add_bulk(f_rows, f_start, f_end, f_repl)
             touched.extend(np.unique(f_rows).tolist())
@@ -492,12 +459,19 @@ class ShardState:
             pos = c.end
         e = self.edited_text(row)
         fresh = not e.edits           # nothing removed yet: current offsets are original offsets
+        inside = step.twins == "document"
         edits: list[tuple[int, int, str | None]] = []
         for c in cuts:                # all cuts are mapped before any of their edits lands
             pieces = [(c.start, c.end)] if fresh else e.to_original(c.start, c.end)
-            edits += self._records(row, pieces, step.name, c.reason, stats, c.replacement,
-                                   dict(dup_of_id=c.dup_of_id, dup_of_start=c.dup_of_start,
-                                        dup_of_end=c.dup_of_end, similarity=c.similarity, value=c.value))
+            dup = dict(dup_of_id=c.dup_of_id, dup_of_start=c.dup_of_start, dup_of_end=c.dup_of_end,
+                       similarity=c.similarity, value=c.value)
+            if inside and c.dup_of_start is not None:     # a twin in this document, current offsets
+                a, b = (c.dup_of_start, c.dup_of_end) if fresh else \
+                    e.current_to_original(np.array([c.dup_of_start, c.dup_of_end - 1], np.int64)).tolist()
+                dup.update(dup_of_id=self.ids[row], dup_of_start=int(a), dup_of_end=int(b) + (0 if fresh else 1),
+                           similarity=1.0 if c.similarity is None else c.similarity,
+                           dup_key=doc_key(self.shard, row))
+            edits += self._records(row, pieces, step.name, c.reason, stats, c.replacement, dup)
         if edits:
             e.add(edits)
             if refresh:
@@ -507,29 +481,58 @@ class ShardState:
 
     def apply_decisions(self, step: GlobalStep, decisions: pa.Table, stats: StepStats) -> None:
         """Apply a global step's verdicts: each row removes a span (or, for a whole-document step, the
-        document) as a duplicate of the kept twin it names."""
+        document) as a duplicate of the kept twin it names.
+
+        For a step that keeps twins whole (``keeps_twins``), what would remove a twin that an earlier
+        step named is withheld (:mod:`thresher.engine.twins`): counted as ``spared_twins``."""
         t0 = self._begin(stats)
-        cols = {c: decisions.column(c).to_pylist() for c in
-                ("_key", "start", "end", "dup_of_id", "dup_of_start", "dup_of_end", "reason", "similarity",
-                 "value")}
+        names = ["_key", "start", "end", "dup_of_id", "dup_of_start", "dup_of_end", "reason", "similarity",
+                 "value"]
+        cols = [decisions.column(c).to_pylist() for c in names]
+        cols.append(decisions.column(TWIN_KEY).to_pylist() if TWIN_KEY in decisions.column_names
+                    else [None] * decisions.num_rows)
+        protect = step.keeps_twins and bool(self.twins)
         default_sim = step.similarity
-        whole = step.whole_document
         touched: list[int] = []
-        for key, start, end, dup_id, dup_start, dup_end, reason, sim, value in zip(*cols.values()):
-            row = row_of(key)
+        spared = 0
+        i, n = 0, decisions.num_rows
+        while i < n:                   # decisions are sorted by document: one group per document
+            key = cols[0][i]
+            j = i
+            while j < n and cols[0][j] == key:
+                j += 1
+            group = list(zip(*(c[i:j] for c in cols)))
+            i = j
+            row = int(row_of(key))
             if not self.alive[row]:
                 continue
-            dup = dict(dup_of_id=dup_id, dup_of_start=dup_start, dup_of_end=dup_end,
-                       similarity=default_sim if sim is None else sim, value=value)
-            reason = reason or step.reason
-            if whole:
-                self.drop(row, step.name, reason, stats, **dup)
-            else:
-                pieces = self.edited_text(row).kept_within(start, end)
-                self.remove_original(row, pieces, step.name, reason, stats, **dup)
-                if not touched or touched[-1] != row:
-                    touched.append(row)
-        if touched:               # decisions are sorted by document, so each row appears once here
+            if step.whole_document:
+                _, _, _, dup_id, dup_start, dup_end, reason, sim, value, dup_key = group[0]
+                if protect and self.twins.holds_corpus_twin(row):
+                    spared += 1
+                    continue
+                self.drop(row, step.name, reason or step.reason, stats, dup_of_id=dup_id,
+                          dup_of_start=dup_start, dup_of_end=dup_end,
+                          similarity=default_sim if sim is None else sim, value=value, dup_key=dup_key)
+                continue
+            planned = plan_cuts(self, row, group, protect)
+            if planned is None:
+                spared += 1
+                continue
+            pieces_of, repoint = planned
+            if repoint:
+                self.rows.repoint(doc_key(self.shard, row), repoint)
+            edits: list = []          # recorded one by one, applied to the text at once
+            for (_, _, _, dup_id, dup_start, dup_end, reason, sim, value, dup_key), pieces in zip(group, pieces_of):
+                edits += self._records(row, pieces, step.name, reason or step.reason, stats, None, dict(
+                    dup_of_id=dup_id, dup_of_start=dup_start, dup_of_end=dup_end,
+                    similarity=default_sim if sim is None else sim, value=value, dup_key=dup_key))
+            if edits:
+                self.edited_text(row).add(edits)
+            touched.append(row)
+        if spared:
+            stats.data["spared_twins"] = stats.data.get("spared_twins", 0) + spared
+        if touched:
             self._update_touched(np.array(touched, np.int64), step.name, stats)
         self._end(stats, t0)
 
@@ -546,6 +549,13 @@ class ShardState:
         if self.has_edits:
             t = t.set_column(t.schema.get_field_index("text"), "text", self.current_texts(rows))
         return t
+
+    def labels_table(self, columns: dict[str, pa.DataType]) -> pa.Table:
+        """Every row's label values so far (null where no step set one), to carry to the next pass."""
+        return pa.table({name: pa.array(values, columns[name]) for name, values in self.labels.items()})
+
+    def load_labels(self, table: pa.Table) -> None:
+        self.labels = {name: table.column(name).to_pylist() for name in table.column_names}
 
     def kept_labels(self, columns: dict[str, pa.DataType]) -> dict[str, pa.Array]:
         """The label columns of live documents (null where no step set a value)."""

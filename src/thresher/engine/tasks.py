@@ -8,17 +8,20 @@ import time
 from collections import Counter
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from ..documents import REMOVAL_SCHEMA
+from ..documents import REMOVAL_SCHEMA, row_of
 from ..io.parse import FIELD_PREFIX, parse_chunk, quarantine_table
 from ..io.base import Chunk
 from .layout import atomic_write, read_arrow, write_arrow, write_json, write_parquet
-from .plan import Plan, schema_to_b64
+from .plan import DUP_COUNT, Plan, schema_to_b64
 from ..steps.global_step import Task
-from .context import StepContext, read_decisions
+from .context import StepContext, read_decisions, read_twins
 from .shard import ShardState
+from .twins import Twins
 from .stats import StepStats, merge_stats
 from .view import ShardView
 
@@ -34,6 +37,7 @@ def _run_pass(plan: Plan, k: int, st: ShardState) -> dict[str, Any]:
     where its decisions are applied."""
     lay, steps_stats, maps = plan.layout, {}, {}
     if k >= 1 and k - 1 < len(plan.segments) and (name := plan.segments[k - 1].global_):
+        _load_twins(plan, st, k - 1)
         s = StepStats()
         t0 = time.perf_counter()
         decisions = read_decisions(plan, name, st.shard)
@@ -52,15 +56,56 @@ def _run_pass(plan: Plan, k: int, st: ShardState) -> dict[str, Any]:
     if g is not None:
         s = StepStats()
         t0 = time.perf_counter()
+        _load_twins(plan, st, k)
         maps[g] = plan.global_part(g).map(ShardView(st), StepContext(plan, g))
         s.data["seconds"] += time.perf_counter() - t0
         _step_stats(steps_stats, g, s)
     if k == plan.last_pass:
+        if plan.whole_twin_steps:
+            st.labels[DUP_COUNT] = _dup_counts(plan, st).tolist()
         _write_output(plan, st)
     else:
-        write_arrow(lay.state(k, st.shard), st.removals(), compression=plan.config.engine.work_compression)
+        comp = plan.config.engine.work_compression
+        write_arrow(lay.state(k, st.shard), st.removals(), compression=comp)
+        if st.labels:
+            write_arrow(lay.labels(k, st.shard), st.labels_table(plan.label_columns), compression=comp)
     return {"steps": steps_stats, "map": maps,
             "output": {"docs": int(st.alive.sum()), "chars": int(st.cur_len[st.alive].sum())}}
+
+
+def _load_twins(plan: Plan, st: ShardState, k: int) -> None:
+    """The twins in this shard that steps before global step ``k`` named: inside each document, from
+    its own rows; from other documents, from those steps' twin indexes (:mod:`.twins`)."""
+    twins = st.twins = Twins(st.n)
+    rows = st.rows.table()
+    own = rows.filter(pc.fill_null(pc.equal(rows.column("_dup_key"), rows.column("_key")), False))
+    if own.num_rows:
+        twins.add_spans(row_of(own.column("_key").to_numpy()), own.column("dup_of_start").to_numpy(),
+                        own.column("dup_of_end").to_numpy(), np.ones(own.num_rows, bool))
+    for seg in plan.segments[:k]:
+        name = seg.global_
+        if name is None or plan.global_part(name).twins != "corpus":
+            continue
+        t = read_twins(plan, name, st.shard)
+        if t is None or t.num_rows == 0:
+            continue
+        at = row_of(t.column("_key").to_numpy())
+        whole = t.column("start").is_null().to_numpy(zero_copy_only=False)
+        twins.whole[at[whole]] = True
+        span = ~whole
+        twins.add_spans(at[span], t.column("start").to_numpy(zero_copy_only=False)[span].astype(np.int64),
+                        t.column("end").to_numpy(zero_copy_only=False)[span].astype(np.int64),
+                        (t.column("from").to_numpy() == t.column("_key").to_numpy())[span])
+
+
+def _dup_counts(plan: Plan, st: ShardState) -> np.ndarray:
+    """For each row, the documents removed as its exact or near duplicates (from the twin indexes)."""
+    counts = np.zeros(st.n, np.int64)
+    for name in plan.whole_twin_steps:
+        t = read_twins(plan, name, st.shard)
+        if t is not None and t.num_rows:
+            counts += np.bincount(row_of(t.column("_key").to_numpy()), minlength=st.n)
+    return counts
 
 
 def _json_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -158,6 +203,8 @@ def pass_task(arg: tuple[Plan, int, int]) -> dict[str, Any]:
     plan, k, n = arg
     lay = plan.layout
     st = ShardState(n, read_arrow(lay.shard(n)), read_arrow(lay.state(k - 1, n)))
+    if (labels := lay.labels(k - 1, n)).exists():
+        st.load_labels(read_arrow(labels))
     result = _run_pass(plan, k, st)
     write_json(lay.marker(plan.phase_of_pass(k), lay.part(n)), result)
     return result

@@ -50,6 +50,11 @@ class ShardView:
         col = FIELD_PREFIX + name
         return self._st.table.column(col) if col in self._st.table.column_names else None
 
+    def holds_twins(self, rows: np.ndarray) -> np.ndarray:
+        """Whether each of ``rows`` is, or holds, a kept twin that an earlier step's removal in another
+        document names: a step that keeps twins whole keeps these documents."""
+        return self._st.twins.protected_rows(np.asarray(rows, np.int64))
+
     def texts(self, rows: np.ndarray) -> pa.LargeStringArray:
         """Current texts of ``rows``."""
         return self._st.current_texts(rows)

@@ -9,8 +9,8 @@ The built-ins (``exact``, ``near_dup``, ``paragraphs``, ``substrings``, ``boiler
 """
 
 from .base import STAGES, DocumentStep, NoOptions, Step, Verdicts
-from .global_step import DECISION_SCHEMA, GlobalStep, Phase, Task
+from .global_step import DECISION_SCHEMA, TWIN_KEY, GlobalStep, Phase, Task
 from .keyed import KeyedDedupStep, SpanKeys
 
-__all__ = ["DECISION_SCHEMA", "STAGES", "DocumentStep", "GlobalStep", "KeyedDedupStep", "NoOptions", "Phase",
+__all__ = ["DECISION_SCHEMA", "STAGES", "TWIN_KEY", "DocumentStep", "GlobalStep", "KeyedDedupStep", "NoOptions", "Phase",
            "SpanKeys", "Step", "Task", "Verdicts"]

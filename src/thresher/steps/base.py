@@ -31,10 +31,16 @@ class NoOptions:
     """A step without options."""
 
 
-#: Where a step runs in the pipeline, in this order: whole-document dedup, span dedup, cleaning (span
-#: removers), document filters, then rewriting steps such as PII placeholders, so that no later step
-#: cuts into a placeholder. Every step declares one (``Step.stage``).
-STAGES = ("dedup_documents", "dedup_spans", "clean", "filter", "rewrite")
+#: Where a step runs in the pipeline, in this order: cleaning (debris lines), collapsing repetition
+#: inside each document, document filters, then cross-document dedup (whole documents, then spans), and
+#: last the rewriting steps such as PII placeholders, so that no later step cuts into a placeholder.
+#: Judging each document before deduplicating means a copy is only ever removed in favour of a twin
+#: that stays (the plan checks it: :func:`check_twin_order`). Every step declares one (``Step.stage``).
+STAGES = ("clean", "collapse", "filter", "dedup_documents", "dedup_spans", "rewrite")
+
+#: What a step may do to the text (:meth:`Step.removal`): nothing (labels only), drop whole documents,
+#: cut spans (and drop what they empty), or replace spans in place (a rewrite never deletes text).
+REMOVALS = ("none", "documents", "spans", "rewrite")
 
 
 class Step:
@@ -45,6 +51,13 @@ class Step:
     stage: ClassVar[str]
     #: Order within the stage (lower first; ties by name).
     position: ClassVar[int] = 100
+    #: Whether the step's removal rows name kept twins (``dup_of_*``): None, ``"document"`` (a twin
+    #: inside the same document, e.g. a repeated line) or ``"corpus"`` (a twin anywhere).
+    twins: ClassVar[str | None] = None
+    #: A global step whose decisions the engine may withhold where they would remove a twin that an
+    #: earlier step named: cut into a twin span, or drop (or empty) a twin document. Dedup steps can
+    #: (what they leave is still a duplicate, counted in stats as ``spared_twins``); filters cannot.
+    keeps_twins: ClassVar[bool] = False
 
     def __init__(self, config: object | None = None):
         self.config = config if config is not None else self.Config()
@@ -58,11 +71,15 @@ class Step:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
 
+    def removal(self) -> str:
+        """What the step, as configured, may do to the text: one of :data:`REMOVALS`. The default,
+        ``"spans"``, is the safe answer; a step that only labels or only drops says so."""
+        return "spans"
+
     def columns(self) -> dict[str, pa.DataType]:
         """Output columns this step adds to OUT/documents (name -> Arrow type); none by default.
 
-        A local step sets their values in ``doc.labels``. Such steps must run after the last global
-        step (the engine checks this), since labels are written by the pass that writes the output."""
+        A local step sets their values in ``doc.labels``; the engine carries them to the output."""
         return {}
 
 
@@ -84,6 +101,10 @@ class Verdicts:
     replacements: tuple[str | None, ...] | None = None
     #: Values of the step's output columns (:meth:`Step.columns`), one per text of the batch.
     labels: dict[str, Sequence] | None = None
+    #: For a step whose twins lie in the same document (``twins = "document"``): the span of the same
+    #: text that entry ``i`` duplicates (current offsets; a negative start: none).
+    twin_start: np.ndarray | None = None
+    twin_end: np.ndarray | None = None
 
     @classmethod
     def drops(cls, reasons: tuple[str, ...], rows: np.ndarray, code: np.ndarray, lengths: np.ndarray,
@@ -108,8 +129,14 @@ class Verdicts:
         if self.drop is not None and self.drop[lo]:
             return Drop(self.reasons[self.code[lo]], value=value[0])
         repl = self.replacements or (None,) * len(self.reasons)
-        return [Cut(a, b, self.reasons[c], replacement=repl[c], value=x) for a, b, c, x in
-                zip(self.start[lo:hi].tolist(), self.end[lo:hi].tolist(), self.code[lo:hi].tolist(), value)]
+        twins: list = [(None, None)] * int(hi - lo)
+        if self.twin_start is not None:
+            twins = [(a, b) if a >= 0 else (None, None) for a, b in
+                     zip(self.twin_start[lo:hi].tolist(), self.twin_end[lo:hi].tolist())]
+        return [Cut(a, b, self.reasons[c], replacement=repl[c], value=x, dup_of_start=t[0], dup_of_end=t[1],
+                    similarity=None if t[0] is None else 1.0) for a, b, c, x, t in
+                zip(self.start[lo:hi].tolist(), self.end[lo:hi].tolist(), self.code[lo:hi].tolist(), value,
+                    twins)]
 
 
 class DocumentStep(Step):
@@ -127,6 +154,9 @@ class DocumentStep(Step):
 
     def process(self, doc: Document) -> Drop | Sequence[Cut] | None:
         """Return ``Drop`` to remove the document, cuts (current-text offsets) to remove spans, or None.
+
+        A step with ``twins = "document"`` names the span of the same text a cut duplicates in the
+        cut's ``dup_of_start``/``dup_of_end`` (current offsets; the engine maps them and sets the id).
 
         A step that declares :meth:`columns` sets their values in ``doc.labels``."""
         raise NotImplementedError

@@ -30,8 +30,8 @@ class ExactConfig:
 class ExactDedup(KeyedDedupStep):
     name = "exact"
     stage = "dedup_documents"
-    position = 10
-    version = "1"
+    position = 20
+    version = "2"
     Config = ExactConfig
     whole_document = True
     reason = "exact"

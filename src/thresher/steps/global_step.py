@@ -35,12 +35,17 @@ if TYPE_CHECKING:  # the engine builds both and hands them to the step
 #: What a global step's reduce decides: remove ``start..end`` (original offsets) of document ``_key`` as a
 #: duplicate of ``dup_of_*``. ``reason`` and ``similarity`` are null where the step's own
 #: (``step.reason``, ``step.similarity``) apply; ``value`` is a measured value for the removal row (e.g.
-#: a count), or null. Written sorted by ``(_key, start)``.
+#: a count), or null. Written sorted by ``(_key, start)``. A step that records twins (``twins =
+#: "corpus"``) adds the column :data:`TWIN_KEY`: the corpus key of the twin each decision names, from
+#: which the engine keeps that twin whole through later steps.
 DECISION_SCHEMA = pa.schema([
     ("_key", pa.int64()), ("start", pa.int64()), ("end", pa.int64()),
     ("dup_of_id", pa.string()), ("dup_of_start", pa.int64()), ("dup_of_end", pa.int64()),
     ("reason", pa.string()), ("similarity", pa.float64()), ("value", pa.float64()),
 ])
+
+
+TWIN_KEY = "dup_of_key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,9 @@ class GlobalStep(Step):
 
     def parts(self) -> tuple[None, "GlobalStep"]:
         return None, self
+
+    def removal(self) -> str:
+        return "documents" if self.whole_document else "spans"
 
     def map(self, view: "ShardView", ctx: "StepContext") -> dict[str, Any]:
         """Map side over one shard: write what the reduce needs through ``ctx``; return a small dict."""

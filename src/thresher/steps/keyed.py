@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pyarrow as pa
 
-from .global_step import DECISION_SCHEMA, GlobalStep, Phase, Task
+from .global_step import DECISION_SCHEMA, TWIN_KEY, GlobalStep, Phase, Task
 
 if TYPE_CHECKING:
     from ..engine.context import StepContext
@@ -77,6 +77,11 @@ class KeyedDedupStep(GlobalStep):
     whole_document: ClassVar[bool] = False
     reason: ClassVar[str]
     similarity: ClassVar[float] = 1.0
+    twins = "corpus"
+    keeps_twins = True
+
+    def removal(self) -> str:
+        return "documents" if self.whole_document else "spans"
 
     def spans(self, texts: pa.LargeStringArray, lengths: np.ndarray) -> SpanKeys:
         """Spans and keys of ``texts`` (current texts; ``lengths`` their lengths in characters)."""
@@ -98,13 +103,13 @@ def _reduce_task(ctx: "StepContext", p: int) -> dict[str, Any]:
     """Resolve partition ``p``."""
     t0 = time.perf_counter()
     records = ctx.read_partition("map", p)
-    decisions = resolve(records) if records is not None else DECISION_SCHEMA.empty_table()
+    decisions = resolve(records, whole_document=ctx.step.whole_document) if records is not None else DECISION_SCHEMA.empty_table()
     ctx.write_decisions(f"p{p:05d}", decisions)
     return {"records": records.num_rows if records is not None else 0, "decisions": decisions.num_rows,
             "steps": {ctx.name: {"seconds": time.perf_counter() - t0}}}
 
 
-def resolve(records: pa.Table) -> pa.Table:
+def resolve(records: pa.Table, *, whole_document: bool = False) -> pa.Table:
     """Decisions for one partition, sorted by ``(_key, start)``."""
     if records.num_rows == 0:
         return DECISION_SCHEMA.empty_table()
@@ -122,11 +127,14 @@ def resolve(records: pa.Table) -> pa.Table:
     cut_start = records.column("cut_start").to_numpy()[order]
     cut_end = records.column("cut_end").to_numpy()[order]
     kept = order[head[dup]]
+    twin_start, twin_end = pa.array(start[head[dup]]), pa.array(end[head[dup]])
+    if whole_document:     # the twin is a whole document, whatever later steps cut from it
+        twin_start = twin_end = pa.nulls(len(dup), pa.int64())
     out = pa.table({
         "_key": pa.array(key[dup]), "start": pa.array(cut_start[dup]), "end": pa.array(cut_end[dup]),
         "dup_of_id": records.column("id").take(pa.array(kept, pa.int64())),
-        "dup_of_start": pa.array(start[head[dup]]), "dup_of_end": pa.array(end[head[dup]]),
+        "dup_of_start": twin_start, "dup_of_end": twin_end,
         "reason": pa.nulls(len(dup), pa.string()), "similarity": pa.nulls(len(dup), pa.float64()),
-        "value": pa.nulls(len(dup), pa.float64()),
-    }, schema=DECISION_SCHEMA)
+        "value": pa.nulls(len(dup), pa.float64()), TWIN_KEY: pa.array(key[head[dup]]),
+    }, schema=DECISION_SCHEMA.append(pa.field(TWIN_KEY, pa.int64())))
     return out.sort_by([("_key", "ascending"), ("start", "ascending")])

@@ -248,6 +248,9 @@ class LanguageId(DocumentStep):
     Config = LanguageConfig
     batched = True
 
+    def removal(self) -> str:
+        return "documents" if self.config.keep else "none"
+
     def __init__(self, config: LanguageConfig | None = None):
         super().__init__(config)
         langs = set(supported_languages())

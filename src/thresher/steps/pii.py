@@ -215,6 +215,9 @@ class PiiFilter(DocumentStep):
     Config = PiiConfig
     batched = True
 
+    def removal(self) -> str:
+        return "rewrite"      # every match is replaced by a placeholder, in place
+
     def __init__(self, config: PiiConfig | None = None):
         super().__init__(config)
         c = self.config

@@ -11,7 +11,7 @@ import xxhash
 
 from thresher import DocumentStep, Drop, GlobalStep, Phase, Task
 from thresher.io.base import Chunk, Reader
-from thresher.steps import DECISION_SCHEMA
+from thresher.steps import DECISION_SCHEMA, TWIN_KEY
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +40,8 @@ class SameTitle(GlobalStep):
     stage = "dedup_documents"        # with the other whole-document dedup
     reason = "same_title"
     whole_document = True
+    twins = "corpus"                 # its rows name kept documents...
+    keeps_twins = True               # ...and it spares those an earlier step named
 
     def map(self, view, ctx):
         rows = view.live_rows()
@@ -70,10 +72,10 @@ def first_title(ctx, p):
         decisions = pa.table({
             "_key": t.column("_key").take(later), "start": pa.array(np.zeros(n, np.int64)),
             "end": t.column("len").take(later), "dup_of_id": t.column("id").take(first),
-            "dup_of_start": pa.array(np.zeros(n, np.int64)), "dup_of_end": t.column("len").take(first),
+            "dup_of_start": pa.nulls(n, pa.int64()), "dup_of_end": pa.nulls(n, pa.int64()),  # a whole document
             "reason": pa.nulls(n, pa.string()), "similarity": pa.nulls(n, pa.float64()),
-            "value": pa.nulls(n, pa.float64()),
-        }, schema=DECISION_SCHEMA).sort_by([("_key", "ascending")])
+            "value": pa.nulls(n, pa.float64()), TWIN_KEY: t.column("_key").take(first),
+        }, schema=DECISION_SCHEMA.append(pa.field(TWIN_KEY, pa.int64()))).sort_by([("_key", "ascending")])
     ctx.write_decisions(f"p{p:05d}", decisions)
     return {"steps": {ctx.name: {"seconds": time.perf_counter() - t0, "decisions": decisions.num_rows}}}
 

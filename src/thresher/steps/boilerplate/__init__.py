@@ -13,7 +13,9 @@ switched off with ``skip``:
                        "Available from:", "[Online]", "[Internet]", "viewed <date>". These are the
                        markers of the APA, Harvard, Vancouver, IEEE and Chicago styles that "cite this
                        page" widgets print; the rule extends C4's citation clean-up (wiki markers, below)
-                       from markers to whole generated citation lines.
+                       from markers to whole generated citation lines. Also a line with a machine
+                       timestamp (ISO 8601) and a title separator (``|`` or ``»``), and a line between
+                       two citation lines (the styles without a marker, inside the block).
 ``ui_phrase``          a short line (at most ``ui_max_words`` words) with an interface phrase: log in /
                        sign in / sign up / create an account / subscribe / newsletter / copied to (the|your)
                        clipboard / click here / read more / share this / add to cart / ... . Generalises
@@ -24,9 +26,14 @@ switched off with ``skip``:
                        characters"), extended to symbols.
 ``counter``            a counter such as "3 likes", "12 comments", "Views: 1,024". RefinedWeb G.2.
 ``c4_min_words``       fewer than ``min_words`` (3) words. C4, section 2.2.
+``ui_words``           a line of 2 to ``ui_max_words`` words, every one a word of page furniture (share,
+                       print, comment, cite, email, tweet, reply, menu, width, px...): a share bar, a
+                       toolbar, markup residue ("Print Share Comment Cite Upload Translate Updates",
+                       "width px height px"). Prose is never made of these words alone.
 ``c4_terminal_punct``  the line does not end in terminal punctuation (``. ! ? "`` and their Unicode
-                       counterparts), or ends in an ellipsis. C4, section 2.2. FineWeb switched this one
-                       off (it removes headings and list items too): ``skip = ["c4_terminal_punct"]``.
+                       counterparts), or ends in an ellipsis. C4, section 2.2. Off unless
+                       ``c4_terminal_punct = true``: as FineWeb found, it removes headings, list items
+                       and every line of hard-wrapped prose.
 =====================  ================================================================================
 
 Blank lines are never removed: they separate paragraphs. A removed line goes with its newline.
@@ -64,7 +71,7 @@ from .triggers import TriggerAutomaton
 from ..quality import check_rule_names
 
 LINE_RULES = ("c4_long_word", "c4_javascript", "c4_policy", "citation_export", "ui_phrase", "uppercase",
-              "no_letters", "counter", "c4_min_words", "c4_terminal_punct")
+              "no_letters", "counter", "c4_min_words", "ui_words", "c4_terminal_punct")
 SPAN_RULES = ("c4_wiki_citation",)
 RULES = LINE_RULES + SPAN_RULES
 _CODES: tuple[str | None, ...] = (None, *LINE_RULES)
@@ -77,7 +84,22 @@ _UI = ("log in", "login", "log-in", "sign in", "signin", "sign-in", "sign up", "
        "read more", "share this", "share on", "follow us", "add to cart", "add to basket", "add to wishlist",
        "items in cart", "your cart", "leave a reply", "leave a comment", "post a comment", "reply",
        "skip to content", "skip to main content", "back to top", "print this", "email this",
-       "forgot your password", "forgot password", "remember me", "all rights reserved", "powered by")
+       "forgot your password", "forgot password", "remember me", "all rights reserved", "powered by",
+       "latest posts", "new posts", "latest threads", "members online", "daily email", "weekly email",
+       "no media source", "browser does not support", "to your inbox", "some rights reserved")
+#: Words of page furniture: a line made of nothing else is a share bar, a toolbar or markup residue.
+_UI_WORDS = ("print", "share", "shares", "comment", "comments", "cite", "upload", "translate", "updates",
+             "email", "e-mail", "mail", "tweet", "facebook", "twitter", "whatsapp", "linkedin", "pinterest",
+             "reddit", "telegram", "pin", "like", "likes", "reply", "replies", "follow", "save", "download",
+             "embed", "link", "copy", "permalink", "report", "quote", "bookmark", "favorite", "favourite",
+             "menu", "home", "search", "next", "previous", "prev", "more", "top", "bottom", "back", "close",
+             "login", "register", "subscribe", "rss", "feed", "tags", "tag", "categories", "archives",
+             "width", "height", "px", "em", "pt", "style", "border", "margin", "padding", "align", "src",
+             "alt", "div", "span", "img", "href", "http", "https", "www")
+_UI_LINE = re.compile(r"[\W\d_]*(?:(?:" + "|".join(re.escape(w) for w in _UI_WORDS) + r")\b[\W\d_]*)+",
+                      re.IGNORECASE)
+#: A machine timestamp (ISO 8601) beside a title separator: a generated metadata or citation line.
+_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 #: The literals every keyword rule needs, lower case: a line without one cannot match (triggers.py).
 _TRIGGERS = ("javascript", *_POLICY, "retrieved from", "accessed", "available from", "available at",
              "[online]", "[internet]", "viewed", *_UI)
@@ -109,6 +131,29 @@ _COUNTER = re.compile(r"\d[\d,.]{0,15}\s{0,3}(?:likes?|comments?|shares?|views?|
                       r"votes?|followers?|retweets?|points?|answers?)|(?:likes?|comments?|shares?|views?|"
                       r"replies|reviews?|votes?|followers?|answers?)\s{0,3}[:(]?\s{0,3}\d[\d,.]{0,15}\)?",
                       re.IGNORECASE)
+def _citation_block(batch: TextBatch, doc, start, end, code, live) -> None:
+    """citation_export for a timestamped title line, and for a line between two citation lines."""
+    cite = _CODE["citation_export"]
+    cp, offsets = batch.cp, batch.offsets
+    flags, _ = tables()
+    digit = (flags[np.minimum(cp, 0xFFFF)] & DIGIT) != 0
+    t_at = np.flatnonzero((cp[1:-1] == ord("T")) & digit[:-2] & digit[2:]) + 1 if len(cp) > 2 else []
+    first_line = np.searchsorted(doc, np.arange(len(batch) + 1))
+    for t in np.unique(np.searchsorted(offsets, t_at, side="right") - 1).tolist():
+        text = batch[t]
+        lo, hi = first_line[t], first_line[t + 1]
+        for m in _STAMP.finditer(text):
+            i = lo + int(np.searchsorted(start[lo:hi], m.start(), side="right")) - 1
+            line = text[start[i]:end[i]]
+            if live[i] and code[i] == 0 and ("|" in line or "\u00bb" in line):
+                code[i] = cite
+    inner = np.zeros(len(code), bool)
+    if len(code) > 2:
+        inner[1:-1] = ((code[:-2] == cite) & (code[2:] == cite) & (doc[:-2] == doc[1:-1])
+                       & (doc[2:] == doc[1:-1]))
+    code[inner & live & (code == 0)] = cite
+
+
 def ends_terminal(line: str) -> bool:
     """Whether ``line`` ends a sentence, as the line kernel decides it (:mod:`thresher.steps.boilerplate.lines`)."""
     bits = line_features(line)[4]
@@ -120,7 +165,10 @@ class BoilerplateConfig:
     skip: tuple[str, ...] = option((), "Rules to switch off, by name (see `thresher steps`).")
     min_words: int = option(3, "c4_min_words: lines with fewer words are removed.", min=1)
     max_word_length: int = option(1000, "c4_long_word: lines with a longer word are removed.", min=1)
-    ui_max_words: int = option(12, "ui_phrase: only lines of at most this many words are checked.", min=1)
+    ui_max_words: int = option(12, "ui_phrase, ui_words: only lines of at most this many words are checked.",
+                               min=1)
+    c4_terminal_punct: bool = option(False, "Switch on c4_terminal_punct (off by default, as in FineWeb: it "
+                                            "removes headings, list items and hard-wrapped prose).")
     repeated_min_docs: int = option(10, "repeated_line: a line held by at least this many documents of "
                                         "one source is removed everywhere; 0 = off (local step).", min=0)
     top_lines: int = option(50, "How many of the most removed repeated lines stats list.", min=0)
@@ -128,7 +176,7 @@ class BoilerplateConfig:
 
 class Boilerplate(DocumentStep):
     name = "boilerplate"
-    version = "1"
+    version = "2"
     Config = BoilerplateConfig
     stage = "clean"
     rules = RULES
@@ -138,6 +186,7 @@ class Boilerplate(DocumentStep):
         super().__init__(config)
         check_rule_names(self.name, self.config.skip, RULES)
         self._on = {r: r not in self.config.skip for r in RULES}
+        self._on["c4_terminal_punct"] &= self.config.c4_terminal_punct
         if not any(self._on[r] for r in ("c4_javascript", "c4_policy", "citation_export", "ui_phrase")):
             self._keywords = None
         else:
@@ -176,6 +225,8 @@ class Boilerplate(DocumentStep):
                     if on[rule] and (rule != "ui_phrase" or short[i]):
                         code[i] = _CODE[rule]
                         break
+        if on["citation_export"]:
+            _citation_block(batch, doc, start, end, code, live)
         mark("uppercase", ((bits & HAS_UPPER) != 0) & ((bits & HAS_LOWER) == 0))
         mark("no_letters", (bits & HAS_ALPHA) == 0)
         if on["counter"]:
@@ -185,6 +236,11 @@ class Boilerplate(DocumentStep):
                         _COUNTER.fullmatch(text[start[i]:end[i]].strip()):
                     code[i] = _CODE["counter"]
         mark("c4_min_words", words < c.min_words)
+        if on["ui_words"]:
+            cand = live & (code == 0) & (words >= 2) & (words <= c.ui_max_words) & ((bits & ENDS_SENTENCE) == 0)
+            for i in np.flatnonzero(cand).tolist():
+                if _UI_LINE.fullmatch(strs[doc[i]], int(start[i]), int(end[i])):
+                    code[i] = _CODE["ui_words"]
         mark("c4_terminal_punct", (bits & ENDS_SENTENCE) == 0)
         return doc, start, end, code
 

@@ -65,12 +65,17 @@ class NearDupConfig:
 
 class NearDup(GlobalStep):
     name = "near_dup"
-    version = "1"
+    version = "2"
     stage = "dedup_documents"
-    position = 20
+    position = 10
     Config = NearDupConfig
     reason: ClassVar[str] = "jaccard"
     whole_document: ClassVar[bool] = True
+    twins = "corpus"
+    keeps_twins = True
+
+    def removal(self) -> str:
+        return "documents"
 
     def __init__(self, config: NearDupConfig | None = None):
         super().__init__(config)

@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from ...documents import key_range, row_of, shard_of
 from ...text.tokens import _mix
-from ..global_step import DECISION_SCHEMA, Phase, Task
+from ..global_step import DECISION_SCHEMA, TWIN_KEY, Phase, Task
 from .minhash import band_keys, sampled_shingles, signatures, similarities
 
 if TYPE_CHECKING:
@@ -70,6 +70,9 @@ def map_shard(step: "NearDup", view: ShardView, ctx: StepContext) -> dict[str, A
         ctx.write_table("signatures", ctx.part(view.shard), pa.table({
             "row": pa.array(rows.astype(np.int64)),
             "sig": pa.FixedSizeListArray.from_arrays(pa.array(sig.reshape(-1)), c.num_perm)}))
+    held = view.holds_twins(rows)
+    if held.any():     # twins an earlier step named: kept here whatever their neighbours
+        ctx.write_table("protected", ctx.part(view.shard), pa.table({"_key": pa.array(doc_keys[held])}))
     return {"docs": int(len(rows)), "shingles": int(len(ids))}
 
 
@@ -286,9 +289,10 @@ def verify_task(ctx: StepContext, s: int) -> dict[str, Any]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _greedy(order, indptr, nbr, sim_j, sim_in, threshold, containment):  # pragma: no cover
+def _greedy(order, indptr, nbr, sim_j, sim_in, threshold, containment, fixed):  # pragma: no cover
     """Visit nodes in ``order``; an undecided node is kept and removes each undecided neighbour that
-    is verified against it. Returns (state: 1 kept / 2 removed / 0 alone, twin, similarity, kind)."""
+    is verified against it, except ``fixed`` ones (twins of an earlier step, always kept). Returns
+    (state: 1 kept / 2 removed / 0 alone, twin, similarity, kind)."""
     n = indptr.shape[0] - 1
     state = np.zeros(n, np.int8)
     twin = np.full(n, -1, np.int64)
@@ -300,7 +304,7 @@ def _greedy(order, indptr, nbr, sim_j, sim_in, threshold, containment):  # pragm
         state[v] = 1
         for e in range(indptr[v], indptr[v + 1]):
             u = nbr[e]
-            if state[u] != 0:
+            if state[u] != 0 or fixed[u]:
                 continue
             if sim_j[e] >= threshold:
                 state[u], twin[u], sim[u], kind[u] = 2, v, sim_j[e], 1
@@ -343,19 +347,24 @@ def cluster_task(ctx: StepContext, shards: int) -> dict[str, Any]:
         src, dst, sj, sin = src[order_e], dst[order_e], sj[order_e], sin[order_e]
         indptr = np.zeros(n + 1, np.int64)
         indptr[1:] = np.cumsum(np.bincount(src, minlength=n))
-        order = np.lexsort((nodes, -length)) if c.keep == "longest" else np.argsort(nodes)
+        protected = ctx.read_all("protected")
+        fixed = np.zeros(n, np.bool_)
+        if protected is not None:
+            fixed = np.isin(nodes, protected.column("_key").to_numpy())
+        # twins of earlier steps first (kept), then longest first (or corpus order)
+        order = np.lexsort((nodes, -length, ~fixed)) if c.keep == "longest" else np.lexsort((nodes, ~fixed))
         state, twin, sim, kind = _greedy(order.astype(np.int64), indptr, dst, sj, sin,
-                                         c.threshold, c.containment)
+                                         c.threshold, c.containment, fixed)
         rem = np.flatnonzero(state == 2)
         removed = len(rem)
         reason = np.where(kind[rem] == 1, "jaccard", "containment")
         decisions = pa.table({
             "_key": pa.array(nodes[rem]), "start": pa.array(np.zeros(len(rem), np.int64)),
             "end": pa.array(olen[rem]), "dup_of_id": pa.array(ids[twin[rem]].tolist(), pa.string()),
-            "dup_of_start": pa.array(np.zeros(len(rem), np.int64)), "dup_of_end": pa.array(olen[twin[rem]]),
+            "dup_of_start": pa.nulls(len(rem), pa.int64()), "dup_of_end": pa.nulls(len(rem), pa.int64()),
             "reason": pa.array(reason.tolist(), pa.string()), "similarity": pa.array(sim[rem]),
-            "value": pa.nulls(len(rem), pa.float64()),
-        }, schema=DECISION_SCHEMA).sort_by([("_key", "ascending")])
+            "value": pa.nulls(len(rem), pa.float64()), TWIN_KEY: pa.array(nodes[twin[rem]]),
+        }, schema=DECISION_SCHEMA.append(pa.field(TWIN_KEY, pa.int64()))).sort_by([("_key", "ascending")])
         member = np.flatnonzero(state > 0)
         rep = np.where(state[member] == 2, twin[member], member)
         clusters = pa.table({

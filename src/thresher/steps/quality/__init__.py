@@ -155,6 +155,9 @@ class QualityFilter(DocumentStep):
     version = "1"
     Config = QualityConfig
     rules = tuple(RULES)
+
+    def removal(self) -> str:
+        return "none" if self.config.dry_run else "documents"
     batched = True
 
     def __init__(self, config: QualityConfig | None = None):

@@ -41,12 +41,14 @@ class SubstringsConfig:
 
 class SubstringDedup(GlobalStep):
     name = "substrings"
-    version = "1"
+    version = "2"
     stage = "dedup_spans"
     position = 20
     Config = SubstringsConfig
     reason: ClassVar[str] = "repeated_substring"
     similarity: ClassVar[float] = 1.0
+    twins = "corpus"
+    keeps_twins = True
 
     @property
     def window(self) -> int:

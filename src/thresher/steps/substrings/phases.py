@@ -14,8 +14,13 @@ Phases (``W`` = the window, ``min_tokens`` or ``min_chars``):
    is two chunks (~50 bytes per token); the number of tasks grows with the square of the chunk count,
    as in their tool, so ``chunk_tokens`` should be as large as memory allows.
 3. ``substrings.reduce`` (per chunk): the earliest occurrence of each repeated window over all pairs;
-   the union of a document's repeated windows, as maximal spans; each span's twin is the earliest
+   the union of a document's repeated windows, as maximal runs; each run's twin is the earliest
    occurrence of its first window, extended while the following windows continue it.
+4. ``substrings.settle`` (per chunk): no token that a run names as its twin is removed, so that every
+   twin stays in the output: each run of the chunk loses the twins (of any chunk's runs) inside it,
+   and each piece left names the matching part of its run's twin (the whole twin for a piece past
+   its end). Text that is a repeat and also a twin is thus kept once more than Lee et al.'s rule
+   would keep it; stats count those tokens (``twin_tokens_kept``).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import pyarrow.compute as pc
 
 from ...documents import doc_key
 from ...text.normalize import utf8_buffer
-from ..global_step import DECISION_SCHEMA, Phase, Task
+from ..global_step import DECISION_SCHEMA, TWIN_KEY, Phase, Task
 
 if TYPE_CHECKING:
     from ...engine.context import StepContext
@@ -71,8 +76,9 @@ def reduce_phases(step: "SubstringDedup", ctx: StepContext, map_results: list[di
     layout = {"chunks": chunks, "shard_offsets": np.concatenate([[0], np.cumsum(counts)]).tolist()}
     pairs = [Task(f"c{j:05d}-c{i:05d}", pair_task, (layout, i, j))
              for j in range(len(chunks)) for i in range(j + 1)]
-    finals = [Task(f"c{j:05d}", reduce_task, (layout, j)) for j in range(len(chunks))]
-    return [Phase("pairs", pairs), Phase("reduce", finals)]
+    runs = [Task(f"c{j:05d}", reduce_task, (layout, j)) for j in range(len(chunks))]
+    settle = [Task(f"c{j:05d}", settle_task, (layout, j)) for j in range(len(chunks))]
+    return [Phase("pairs", pairs), Phase("reduce", runs), Phase("settle", settle)]
 
 
 def _load_chunk(ctx: StepContext, layout: dict, c: int, columns=("row", "token")) -> dict:
@@ -154,7 +160,8 @@ def _runs(pos, src, key, w):  # pragma: no cover - compiled
 
 
 def reduce_task(ctx: StepContext, arg: tuple[dict, int]) -> dict[str, Any]:
-    """Spans of chunk ``j`` to remove, each with its earliest twin."""
+    """Runs of repeated windows of chunk ``j`` (chunk-local tokens), each with its earliest twin
+    (global tokens)."""
     layout, j = arg
     t0 = time.perf_counter()
     w = ctx.step.window
@@ -166,23 +173,101 @@ def reduce_task(ctx: StepContext, arg: tuple[dict, int]) -> dict[str, Any]:
     keep = np.ones(len(pos), dtype=bool)
     keep[1:] = pos[1:] != pos[:-1]                                   # the earliest twin of each window
     pos, src = pos[keep], src[keep]
-    b = _load_chunk(ctx, layout, j, columns=("row", "start", "end"))
+    b = _load_chunk(ctx, layout, j, columns=("row",))
     ra, rb, qa, qb = _runs(pos, src, b["key"], w)
+    ctx.write_table("runs", f"c{j:05d}", pa.table({"ra": pa.array(ra), "rb": pa.array(rb),
+                                                  "qa": pa.array(qa), "qb": pa.array(qb)}), compress=False)
+    return {"repeated_windows": int(len(pos)), "runs": int(len(ra)),
+            "steps": {ctx.name: {"seconds": time.perf_counter() - t0}}}
+
+
+def settle_task(ctx: StepContext, arg: tuple[dict, int]) -> dict[str, Any]:
+    """Spans of chunk ``j`` to remove, each with a twin that stays: no token that any run names as its
+    twin is removed, so each run loses the twins that lie inside it (what is left of it is still a
+    repeat of the twin's corresponding part, or of the run's own twin)."""
+    layout, j = arg
+    t0 = time.perf_counter()
+    off = np.asarray(layout["shard_offsets"], np.int64)
+    first, stop = layout["chunks"][j]
+    lo, hi = int(off[first]), int(off[stop])
+    runs = ctx.read_table("runs", f"c{j:05d}")
+    ra, rb = runs.column("ra").to_numpy() + lo, runs.column("rb").to_numpy() + lo
+    qa, qb = runs.column("qa").to_numpy(), runs.column("qb").to_numpy()
+    held_a, held_b = [], []               # twins in this chunk, named by runs of this or a later chunk
+    for c in range(j, len(layout["chunks"])):
+        t = ctx.read_table("runs", f"c{c:05d}")
+        a, b = t.column("qa").to_numpy(), t.column("qb").to_numpy()
+        mine = (a >= lo) & (a < hi)
+        held_a.append(a[mine])
+        held_b.append(b[mine])
+    ha, hb = _merge(np.concatenate(held_a), np.concatenate(held_b))
+    pa_, pb_, ta, tb = _pieces(ra, rb, qa, qb, ha, hb)
     decisions = DECISION_SCHEMA.empty_table()
-    if len(ra):
-        twin = _twin_spans(ctx, layout, qa, qb)
+    spared = int((rb - ra).sum() - (pb_ - pa_).sum())
+    if len(pa_):
+        b = _load_chunk(ctx, layout, j, columns=("row", "start", "end"))
+        la, lb = pa_ - lo, pb_ - lo
+        twin = _twin_spans(ctx, layout, ta, tb)
         decisions = pa.table({
-            "_key": pa.array(b["key"][ra]),
-            "start": pa.array(b["start"][ra].astype(np.int64)),
-            "end": pa.array(b["end"][rb - 1].astype(np.int64)),
+            "_key": pa.array(b["key"][la]),
+            "start": pa.array(b["start"][la].astype(np.int64)),
+            "end": pa.array(b["end"][lb - 1].astype(np.int64)),
             "dup_of_id": twin["id"], "dup_of_start": pa.array(twin["start"]),
             "dup_of_end": pa.array(twin["end"]),
-            "reason": pa.nulls(len(ra), pa.string()), "similarity": pa.nulls(len(ra), pa.float64()),
-            "value": pa.nulls(len(ra), pa.float64()),
-        }, schema=DECISION_SCHEMA).sort_by([("_key", "ascending"), ("start", "ascending")])
+            "reason": pa.nulls(len(la), pa.string()), "similarity": pa.nulls(len(la), pa.float64()),
+            "value": pa.nulls(len(la), pa.float64()), TWIN_KEY: pa.array(twin["key"]),
+        }, schema=DECISION_SCHEMA.append(pa.field(TWIN_KEY, pa.int64()))).sort_by(
+            [("_key", "ascending"), ("start", "ascending")])
     ctx.write_decisions(f"c{j:05d}", decisions)
-    return {"repeated_windows": int(len(pos)), "spans": decisions.num_rows,
-            "steps": {ctx.name: {"seconds": time.perf_counter() - t0}}}
+    return {"spans": decisions.num_rows,
+            "steps": {ctx.name: {"seconds": time.perf_counter() - t0, "twin_tokens_kept": spared}}}
+
+
+def _merge(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The union of intervals ``a[i]..b[i]`` as sorted disjoint intervals."""
+    if not len(a):
+        return a, b
+    order = np.argsort(a, kind="stable")
+    a, b = a[order], np.maximum.accumulate(b[order])
+    new = np.ones(len(a), bool)
+    new[1:] = a[1:] > b[:-1]
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], len(a)) - 1
+    return a[starts], b[ends]
+
+
+@numba.njit(cache=True, nogil=True)
+def _pieces(ra, rb, qa, qb, ha, hb):  # pragma: no cover - compiled
+    """Each run ``ra..rb`` without the held intervals ``ha..hb`` (sorted, disjoint): its pieces, and
+    each piece's twin: the part of the run's twin ``qa..qb`` that corresponds to it, or (a piece past
+    the twin's end) the run's whole twin."""
+    n = ra.shape[0]
+    cap = n + ha.shape[0] + 1     # runs are disjoint: each piece ends a run or meets a held interval
+    oa = np.empty(cap, np.int64)
+    ob = np.empty(cap, np.int64)
+    ta = np.empty(cap, np.int64)
+    tb = np.empty(cap, np.int64)
+    k = 0
+    for r in range(n):
+        a, b = ra[r], rb[r]
+        h = np.searchsorted(hb, a, side="right")
+        pos = a
+        while pos < b:
+            if h < ha.shape[0] and ha[h] <= pos:
+                pos = max(pos, hb[h])
+                h += 1
+                continue
+            end = b if h >= ha.shape[0] else min(b, ha[h])
+            if end > pos:
+                oa[k], ob[k] = pos, end
+                x, y = qa[r] + (pos - a), min(qb[r], qa[r] + (end - a))
+                if y > x:
+                    ta[k], tb[k] = x, y
+                else:
+                    ta[k], tb[k] = qa[r], qb[r]
+                k += 1
+            pos = end
+    return oa[:k], ob[:k], ta[:k], tb[:k]
 
 
 def _twin_spans(ctx: StepContext, layout: dict, qa: np.ndarray, qb: np.ndarray) -> dict:
@@ -190,6 +275,7 @@ def _twin_spans(ctx: StepContext, layout: dict, qa: np.ndarray, qb: np.ndarray) 
     offsets = np.asarray(layout["shard_offsets"], dtype=np.int64)
     shard = np.searchsorted(offsets, qa, side="right") - 1
     ids = np.empty(len(qa), dtype=object)
+    keys = np.empty(len(qa), np.int64)
     start = np.empty(len(qa), np.int64)
     end = np.empty(len(qa), np.int64)
     for s in np.unique(shard).tolist():
@@ -197,9 +283,10 @@ def _twin_spans(ctx: StepContext, layout: dict, qa: np.ndarray, qb: np.ndarray) 
         t = ctx.read_table("map", ctx.part(s))
         local_a, local_b = qa[sel] - offsets[s], qb[sel] - 1 - offsets[s]
         rows = t.column("row").to_numpy()[local_a]
+        keys[sel] = doc_key(s, rows.astype(np.int64))
         start[sel] = t.column("start").to_numpy()[local_a]
         end[sel] = t.column("end").to_numpy()[local_b]
         id_table = ctx.read_table("map", f"{ctx.part(s)}.ids")
         lookup = dict(zip(id_table.column("row").to_pylist(), id_table.column("id").to_pylist()))
         ids[sel] = [lookup[r] for r in rows.tolist()]
-    return {"id": pa.array(ids.tolist(), pa.string()), "start": start, "end": end}
+    return {"id": pa.array(ids.tolist(), pa.string()), "start": start, "end": end, "key": keys}
