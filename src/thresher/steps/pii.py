@@ -101,8 +101,15 @@ PUBLIC_SERVICES = ("8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "149.1
 SMALL_PART = 12
 #: A word right before a dotted number that makes it a version ("version 4.0.4.1", "v1.2.3.4").
 _VERSION_BEFORE = re.compile(r"(?i)(?:\bv|\bver|version|release|build|firmware|update|patch|rev|revision|"
-                             r"kernel|driver|bios|ios|android|windows|macos|python|java|php|node|section|chapter|rfc|§)"
+                             r"kernel|driver|bios|ios|android|windows|macos|python|java|php|node|section|chapter|rfc|§"
+                             r"|(?:upgrad|updat|downgrad|bump)(?:e|ed|ing)?\s+to)"
                              r"[ .:/-]{0,2}$")
+#: What makes a version-shaped dotted quad an address after all: a prefix length or a port after it
+#: ("1.2.3.0/24", "1.2.3.4:7777"), or a network word shortly before it ("IP", "host", "rrdata [";
+#: not "address", which "e-mail address" also holds).
+_NETWORK_AFTER = re.compile(r"/\d{1,2}(?!\d)|:\d{2,5}(?!\d)")
+_NETWORK_BEFORE = re.compile(r"(?i)\b(?:ip|ips|ipv4|host(?:name)?|server|dns|rrdata|gateway|"
+                             r"route|ping|bound to|connect(?:ed|s)? to|listen(?:s|ing)? on)\b")
 
 
 def _ipv4_personal(text: str, a: int, b: int, spared: frozenset[str]) -> bool:
@@ -110,10 +117,11 @@ def _ipv4_personal(text: str, a: int, b: int, spared: frozenset[str]) -> bool:
     special-purpose address (loopback, unspecified, private, link-local, shared, documentation,
     multicast, reserved), not a listed public service's."""
     s = text[a:b]
-    if s in spared or _VERSION_BEFORE.search(text, max(0, a - 12), a):
+    if s in spared or _VERSION_BEFORE.search(text, max(0, a - 20), a):
         return False
     parts = [int(p) for p in s.split(".")]
-    if all(p <= SMALL_PART for p in parts[1:]) or (parts[0] <= 9 and sum(p <= 20 for p in parts[1:]) >= 2):
+    if (all(p <= SMALL_PART for p in parts[1:]) or (parts[0] <= 9 and sum(p <= 20 for p in parts[1:]) >= 2)) \
+            and not (_NETWORK_AFTER.match(text, b) or _NETWORK_BEFORE.search(text, max(0, a - 25), a)):
         return False      # "3.7.2.0", "section 36.2.1.2", "v8 3.20.14.1": a version or a numbering
     addr = ipaddress.IPv4Address(s)
     return addr.is_global and not addr.is_multicast
@@ -211,7 +219,7 @@ class PiiFilter(DocumentStep):
     name = "pii"
     stage = "rewrite"
     position = 10
-    version = "2"
+    version = "3"
     Config = PiiConfig
     batched = True
 
