@@ -400,3 +400,14 @@ def test_plain_progress_reports_every_interval_with_an_eta():
                      "phase pass1: 2/4 tasks, 20 docs, 0 docs/s, ETA 40 s",
                      "phase pass1: 4/4 tasks, 40 docs, 0 docs/s, ETA 0 s",
                      "phase pass1: done in 80.0 s, 4 tasks, 40 docs, 0 docs/s"]
+
+
+@pytest.mark.parametrize("manifest", [b'{"name": "my project", "version": "1.0"}', b"not json", b"[1, 2]"])
+def test_a_folder_with_someone_elses_manifest_is_never_replaced(tmp_path, manifest):
+    out = tmp_path / "project"
+    out.mkdir()
+    (out / "manifest.json").write_bytes(manifest)
+    (out / "notes.txt").write_text("mine")
+    proc = cli("run", str(EXAMPLES), "-o", str(out), "--overwrite", "-q")
+    assert proc.returncode == 2 and "holds no thresher run" in proc.stderr and str(out) in proc.stderr
+    assert (out / "notes.txt").read_text() == "mine" and (out / "manifest.json").read_bytes() == manifest

@@ -65,9 +65,9 @@ def prepare_output(layout: Layout, identity: dict[str, Any], *, overwrite: bool)
         occupied = any(True for _ in out.iterdir())
     except OSError as exc:
         raise OutputError(f"cannot reach the output folder {out}: {exc}") from exc
-    if occupied and not manifest.exists():
-        raise OutputError(f"output folder {out} is not empty and holds no thresher run; "
-                          f"choose an empty or new folder")
+    if occupied and not _holds_a_run(layout):
+        raise OutputError(f"output folder {out} is not empty and holds no thresher run (no manifest.json "
+                          f"that thresher wrote); choose an empty or new folder")
     if overwrite and occupied:
         out.rmtree()
         occupied = False
@@ -88,6 +88,18 @@ def prepare_output(layout: Layout, identity: dict[str, Any], *, overwrite: bool)
         raise OutputError(f"cannot reach the output folder {out}: {exc}") from exc
     write_json(manifest, {**identity, "thresher": __version__, "status": "running"})
     return "new"
+
+
+def _holds_a_run(layout: Layout) -> bool:
+    """Whether OUT's manifest.json is one thresher wrote: only such a folder is ever resumed or, with
+    ``--overwrite``, deleted. A user's folder that happens to hold a manifest.json is neither."""
+    try:
+        m = read_json(layout.run_manifest) if layout.run_manifest.exists() else None
+    except (OSError, ValueError):
+        return False
+    return (isinstance(m, dict) and isinstance(m.get("thresher"), str) and isinstance(m.get("config_hash"), str)
+            and m.get("status") in ("running", "complete") and isinstance(m.get("inputs"), list)
+            and isinstance(m.get("steps"), list))
 
 
 class Runner:
