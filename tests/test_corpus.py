@@ -30,6 +30,14 @@ def write_jsonl(path, docs) -> None:
     path.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs))
 
 
+def _run(tmp_path, docs, steps) -> tuple[list[dict], list[dict]]:
+    """Run ``steps`` on ``docs`` (verified); the removal rows and the kept documents."""
+    write_jsonl(tmp_path / "in.jsonl", docs)
+    out = tmp_path / "out"
+    run_ok([tmp_path / "in.jsonl"], out, steps=steps, workers=1)
+    return pq.read_table(out / "removals").to_pylist(), pq.read_table(out / "documents").to_pylist()
+
+
 # -- order ---------------------------------------------------------------------------------------------
 
 class LateFilter(DocumentStep):
@@ -135,10 +143,7 @@ def test_repeats_rows_name_their_own_document_and_survive_verify(tmp_path):
     line = "A line that repeats inside its document and is long enough."
     docs = [{"id": "a", "text": f"{line}\nunique text of a that is long enough to stay\n{line}\n{line}"},
             {"id": "b", "text": f"first words of b that are long enough\n{line}"}]
-    write_jsonl(tmp_path / "in.jsonl", docs)
-    out = tmp_path / "out"
-    run_ok([tmp_path / "in.jsonl"], out, steps=["repeats", "paragraphs"], workers=1)
-    rem = pq.read_table(out / "removals").to_pylist()
+    rem, _ = _run(tmp_path, docs, ["repeats", "paragraphs"])
     rep = [r for r in rem if r["step"] == "repeats"]
     assert [(r["doc_id"], r["dup_of_id"]) for r in rep] == [("a", "a"), ("a", "a")]
     par = [r for r in rem if r["step"] == "paragraphs"]
@@ -151,14 +156,11 @@ def test_a_twin_inside_a_document_that_span_dedup_removes_is_re_pointed(tmp_path
     line = "A quoted post that page one of the thread already held, word for word."
     docs = [{"id": "a", "text": f"page one opens with its own long first line\n{line}"},
             {"id": "b", "text": f"page two opens with a different long line\n{line}\n{line}\n{line}"}]
-    write_jsonl(tmp_path / "in.jsonl", docs)
-    out = tmp_path / "out"
-    run_ok([tmp_path / "in.jsonl"], out, steps=["repeats", "paragraphs"], workers=1)
-    rem = pq.read_table(out / "removals").to_pylist()
+    rem, docs_out = _run(tmp_path, docs, ["repeats", "paragraphs"])
     b_rows = [r for r in rem if r["doc_id"] == "b"]
     assert {r["dup_of_id"] for r in b_rows} == {"a"}
     assert len(b_rows) == 3
-    kept = {r["id"]: r["text"] for r in pq.read_table(out / "documents").to_pylist()}
+    kept = {r["id"]: r["text"] for r in docs_out}
     assert kept["a"].count(line) == 1 and line not in kept["b"]
 
 
@@ -171,12 +173,9 @@ def test_near_dup_keeps_the_twin_an_earlier_step_named(tmp_path, monkeypatch):
     base = " ".join(f"word{i} alpha beta gamma" for i in range(60))
     docs = [{"id": "x", "text": base}, {"id": "x2", "text": base},
             {"id": "w", "text": base + " and a short tail"}]
-    write_jsonl(tmp_path / "in.jsonl", docs)
-    out = tmp_path / "out"
-    run_ok([tmp_path / "in.jsonl"], out, steps=["exact", "near_dup"], workers=1)
-    kept = [r["id"] for r in pq.read_table(out / "documents").to_pylist()]
-    assert kept == ["x"]
-    rem = {r["doc_id"]: r for r in pq.read_table(out / "removals").to_pylist()}
+    rows, docs_out = _run(tmp_path, docs, ["exact", "near_dup"])
+    assert [r["id"] for r in docs_out] == ["x"]
+    rem = {r["doc_id"]: r for r in rows}
     assert rem["x2"]["dup_of_id"] == "x" and rem["w"]["dup_of_id"] == "x"
     assert rem["x2"]["dup_of_start"] is None       # a whole document is the twin
 
@@ -262,10 +261,7 @@ def test_one_cluster_holds_copies_and_near_copies_and_dup_count_counts_them(tmp_
     docs = [{"id": "x", "text": base}, {"id": "x2", "text": base},
             {"id": "w", "text": base + " and a short tail"}, {"id": "t", "text": tiny},
             {"id": "t2", "text": tiny}]
-    write_jsonl(tmp_path / "in.jsonl", docs)
-    out = tmp_path / "out"
-    run_ok([tmp_path / "in.jsonl"], out, steps=["near_dup", "exact"], workers=1)
-    kept = {r["id"]: r["dup_count"] for r in pq.read_table(out / "documents").to_pylist()}
-    assert kept == {"w": 2, "t": 1}
-    rem = {r["doc_id"]: (r["step"], r["dup_of_id"]) for r in pq.read_table(out / "removals").to_pylist()}
+    rows, docs_out = _run(tmp_path, docs, ["near_dup", "exact"])
+    assert {r["id"]: r["dup_count"] for r in docs_out} == {"w": 2, "t": 1}
+    rem = {r["doc_id"]: (r["step"], r["dup_of_id"]) for r in rows}
     assert rem == {"x": ("near_dup", "w"), "x2": ("near_dup", "w"), "t2": ("near_dup", "t")}   # char shingles

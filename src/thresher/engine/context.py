@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.compute as pc
 
 from ..documents import key_range
 from ..steps.global_step import DECISION_SCHEMA, TWIN_KEY
@@ -118,7 +118,7 @@ class StepContext:
         key, so that each shard finds the twins it holds (:func:`read_twins`)."""
         if TWIN_KEY in decisions.column_names:
             twin = decisions.column(TWIN_KEY)
-            named = pa.compute.is_valid(twin)
+            named = pc.is_valid(twin)
             t = pa.table({"_key": twin, "start": decisions.column("dup_of_start"),
                           "end": decisions.column("dup_of_end"), "from": decisions.column("_key")},
                          schema=TWIN_SCHEMA).filter(named)

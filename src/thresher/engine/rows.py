@@ -45,19 +45,21 @@ class RemovalRows:
             self._pending = {c: [] for c in _COLS}
             self._n_pending = 0
 
-    def repoint(self, key: int, new: dict[tuple[int, int], tuple]) -> None:
-        """Rows of document ``key`` that name a twin inside it, at a span of ``new``, name instead
-        ``new[span] = (dup_of_id, dup_of_start, dup_of_end, dup_key)``."""
+    def repoint(self, new: dict[tuple[int, int, int], tuple]) -> None:
+        """Rows of a document (key ``k``) that name a twin inside it at ``a..b`` name instead
+        ``new[(k, a, b)] = (dup_of_id, dup_of_start, dup_of_end, dup_key)``."""
+        if not new:
+            return
         t = self.table()
         k = int_column(t, "_key")
         dk = t.column("_dup_key").to_numpy(zero_copy_only=False)
-        hit = np.flatnonzero((k == key) & (dk == key))
+        hit = np.flatnonzero((k == dk) & np.isin(k, np.fromiter((x[0] for x in new), np.int64, len(new))))
         if not len(hit):
             return
         cols = {c: t.column(c).to_pylist() for c in ("dup_of_id", "dup_of_start", "dup_of_end", "_dup_key")}
         changed = False
         for r in hit.tolist():
-            to = new.get((cols["dup_of_start"][r], cols["dup_of_end"][r]))
+            to = new.get((int(k[r]), cols["dup_of_start"][r], cols["dup_of_end"][r]))
             if to is not None:
                 for c, v in zip(("dup_of_id", "dup_of_start", "dup_of_end", "_dup_key"), to):
                     cols[c][r] = v

@@ -495,6 +495,7 @@ class ShardState:
         default_sim = step.similarity
         touched: list[int] = []
         spared = 0
+        repoint: dict[tuple[int, int, int], tuple] = {}
         i, n = 0, decisions.num_rows
         while i < n:                   # decisions are sorted by document: one group per document
             key = cols[0][i]
@@ -519,9 +520,8 @@ class ShardState:
             if planned is None:
                 spared += 1
                 continue
-            pieces_of, repoint = planned
-            if repoint:
-                self.rows.repoint(doc_key(self.shard, row), repoint)
+            pieces_of, moved = planned
+            repoint.update({(key, a, b): to for (a, b), to in moved.items()})
             edits: list = []          # recorded one by one, applied to the text at once
             for (_, _, _, dup_id, dup_start, dup_end, reason, sim, value, dup_key), pieces in zip(group, pieces_of):
                 edits += self._records(row, pieces, step.name, reason or step.reason, stats, None, dict(
@@ -530,6 +530,7 @@ class ShardState:
             if edits:
                 self.edited_text(row).add(edits)
             touched.append(row)
+        self.rows.repoint(repoint)       # once per shard: it rewrites the row table
         if spared:
             stats.data["spared_twins"] = stats.data.get("spared_twins", 0) + spared
         if touched:

@@ -21,7 +21,6 @@ from .plan import DUP_COUNT, Plan, schema_to_b64
 from ..steps.global_step import Task
 from .context import StepContext, read_decisions, read_twins
 from .shard import ShardState
-from .twins import Twins
 from .stats import StepStats, merge_stats
 from .view import ShardView
 
@@ -61,8 +60,9 @@ def _run_pass(plan: Plan, k: int, st: ShardState) -> dict[str, Any]:
         s.data["seconds"] += time.perf_counter() - t0
         _step_stats(steps_stats, g, s)
     if k == plan.last_pass:
-        if plan.whole_twin_steps:
-            st.labels[DUP_COUNT] = _dup_counts(plan, st).tolist()
+        if plan.whole_twin_steps:    # removals of whole documents in favour of each row
+            _load_twins(plan, st, len(plan.segments))
+            st.labels[DUP_COUNT] = st.twins.whole_count.tolist()
         _write_output(plan, st)
     else:
         comp = plan.config.engine.work_compression
@@ -75,14 +75,18 @@ def _run_pass(plan: Plan, k: int, st: ShardState) -> dict[str, Any]:
 
 def _load_twins(plan: Plan, st: ShardState, k: int) -> None:
     """The twins in this shard that steps before global step ``k`` named: inside each document, from
-    its own rows; from other documents, from those steps' twin indexes (:mod:`.twins`)."""
-    twins = st.twins = Twins(st.n)
-    rows = st.rows.table()
-    own = rows.filter(pc.fill_null(pc.equal(rows.column("_dup_key"), rows.column("_key")), False))
-    if own.num_rows:
-        twins.add_spans(row_of(own.column("_key").to_numpy()), own.column("dup_of_start").to_numpy(),
-                        own.column("dup_of_end").to_numpy(), np.ones(own.num_rows, bool))
-    for seg in plan.segments[:k]:
+    the rows the shard came with; from other documents, from those steps' twin indexes
+    (:mod:`.twins`). A later call in the same pass reads only the indexes not read yet."""
+    twins = st.twins
+    if twins.upto is None:
+        rows = st.rows.table()
+        own = rows.filter(pc.fill_null(pc.equal(rows.column("_dup_key"), rows.column("_key")), False))
+        if own.num_rows:
+            twins.add_spans(row_of(own.column("_key").to_numpy()), own.column("dup_of_start").to_numpy(),
+                            own.column("dup_of_end").to_numpy(), np.ones(own.num_rows, bool))
+        twins.upto = 0
+    segments, twins.upto = plan.segments[twins.upto:k], max(twins.upto, k)
+    for seg in segments:
         name = seg.global_
         if name is None or plan.global_part(name).twins != "corpus":
             continue
@@ -91,21 +95,11 @@ def _load_twins(plan: Plan, st: ShardState, k: int) -> None:
             continue
         at = row_of(t.column("_key").to_numpy())
         whole = t.column("start").is_null().to_numpy(zero_copy_only=False)
-        twins.whole[at[whole]] = True
+        twins.whole_count += np.bincount(at[whole], minlength=st.n)
         span = ~whole
         twins.add_spans(at[span], t.column("start").to_numpy(zero_copy_only=False)[span].astype(np.int64),
                         t.column("end").to_numpy(zero_copy_only=False)[span].astype(np.int64),
                         (t.column("from").to_numpy() == t.column("_key").to_numpy())[span])
-
-
-def _dup_counts(plan: Plan, st: ShardState) -> np.ndarray:
-    """For each row, the documents removed as its exact or near duplicates (from the twin indexes)."""
-    counts = np.zeros(st.n, np.int64)
-    for name in plan.whole_twin_steps:
-        t = read_twins(plan, name, st.shard)
-        if t is not None and t.num_rows:
-            counts += np.bincount(row_of(t.column("_key").to_numpy()), minlength=st.n)
-    return counts
 
 
 def _json_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -52,12 +52,15 @@ def check_twin_order(steps: Iterable[Step]) -> None:
 class Twins:
     """The twins of one shard's documents that earlier steps' removal rows name.
 
-    ``whole[row]``: the document is a twin as a whole (an exact or near duplicate was removed in its
+    ``whole[row]`` (``whole_count[row]`` > 0): the document is a twin as a whole (an exact or near duplicate was removed in its
     favour); ``spans``: original-offset spans of documents that are a twin span, as sorted arrays
     ``row, start, end`` with ``inside`` true where the row naming it is in the same document."""
 
     def __init__(self, n: int):
-        self.whole = np.zeros(n, bool)
+        #: Per row: how many removals name the whole document as their twin (its ``dup_count``).
+        self.whole_count = np.zeros(n, np.int64)
+        #: Global steps (segments of the plan) whose twin index is loaded; None: nothing loaded yet.
+        self.upto: int | None = None
         self.row = np.zeros(0, np.int64)
         self.start = np.zeros(0, np.int64)
         self.end = np.zeros(0, np.int64)
@@ -71,8 +74,12 @@ class Twins:
         order = np.lexsort((end, start, row))
         self.row, self.start, self.end, self.inside = row[order], start[order], end[order], inside[order]
 
+    @property
+    def whole(self) -> np.ndarray:
+        return self.whole_count > 0
+
     def __bool__(self) -> bool:
-        return bool(self.whole.any() or len(self.row))
+        return bool(self.whole_count.any() or len(self.row))
 
     def spans_of(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lo, hi = np.searchsorted(self.row, [row, row + 1])
