@@ -17,7 +17,7 @@ from thresher.io.readers import iter_chunks
 def parse_all(paths, shard_bytes=1 << 30, **cfg):
     files = expand_inputs([str(p) for p in paths])
     tables, quarantine, json_fields = [], [], []
-    for chunk in iter_chunks(files, shard_bytes=shard_bytes):
+    for chunk in iter_chunks(files, shard_bytes=shard_bytes, cfg=InputConfig(**cfg)):
         parsed = parse_chunk(chunk, InputConfig(**cfg), source_column="source")
         tables.append(parsed.table)
         quarantine += parsed.quarantine
@@ -48,7 +48,7 @@ def test_jsonl_chunks_cut_at_lines_and_number_them(tmp_path):
     p = tmp_path / "c.jsonl"
     p.write_bytes(lines(1000))
     files = expand_inputs([p])
-    chunks = list(iter_chunks(files, shard_bytes=4000))
+    chunks = list(iter_chunks(files, shard_bytes=4000, cfg=InputConfig()))
     assert len(chunks) > 5
     assert [c.index for c in chunks] == list(range(len(chunks)))
     def count(c):

@@ -39,7 +39,7 @@ def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str]
     cfg = load_config(config, **overrides)
     step_names = list(cfg.steps or resolve_steps(None))
     unread: list[str] = []
-    files = expand_inputs(inputs, unread=unread)
+    files = expand_inputs(inputs, unread=unread, exclude=[output])
     check_inputs(files, cfg.input)
 
     layout = Layout(output)

@@ -45,6 +45,9 @@ class InputConfig:
     text_field: str = option("text", "JSONL/Parquet field holding the document text.")
     id_field: str = option("id", "JSONL/Parquet field holding the document id; absent → '<file>:<line>'.")
     max_doc_chars: int = option(100_000_000, "Documents longer than this go to quarantine.", min=1)
+    max_line_bytes: int = option(
+        256 << 20, "A JSONL line longer than this (bytes, decompressed) goes to quarantine as too_large "
+        "without being held in memory.", min=1)
     keep_empty: bool = option(False, "Keep documents whose text is empty (default: quarantine them).")
 
 

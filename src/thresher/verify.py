@@ -18,6 +18,7 @@ import orjson
 from .configure import load_config
 from .documents import apply_removals, covers
 from .engine.layout import Layout, read_json, read_parquet
+from .engine.runner import read_run
 from .io.storage import Location
 from .io.inputs import expand_inputs
 from .io.parse import parse_chunk
@@ -41,7 +42,7 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
     """Verify OUT; returns ``{"documents", "kept", "dropped", "removals", "errors": [...]}``."""
 
     lay = Layout(out)
-    manifest = read_json(lay.run_manifest)
+    manifest = read_run(lay)
     if manifest.get("status") != "complete":
         return {"errors": [f"{lay.out} holds no complete run (status {manifest.get('status')!r})"]}
     c = manifest["config"]
@@ -60,7 +61,7 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
         if len(errors) < max_errors:
             errors.append(msg)
 
-    for chunk in iter_chunks(files, shard_bytes=shard_bytes):
+    for chunk in iter_chunks(files, shard_bytes=shard_bytes, cfg=cfg.input):
         parsed = parse_chunk(chunk, cfg.input, source_column=cfg.output.source_column)
         ids = parsed.table.column("id").to_pylist()
         sources = parsed.table.column("source").to_pylist()

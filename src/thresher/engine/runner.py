@@ -97,6 +97,27 @@ def _holds_a_run(layout: Layout) -> bool:
         m = read_json(layout.run_manifest) if layout.run_manifest.exists() else None
     except (OSError, ValueError):
         return False
+    return _is_run_manifest(m)
+
+
+def read_run(layout: Layout) -> dict[str, Any]:
+    """OUT's run manifest, or an OutputError saying why OUT holds no thresher run."""
+    what = f"{layout.out} holds no thresher run"
+    try:
+        if not layout.run_manifest.exists():
+            raise OutputError(f"{what} (no manifest.json); give the OUT folder of a `thresher run`")
+        m = read_json(layout.run_manifest)
+    except OSError as exc:
+        raise OutputError(f"{what}: cannot read its manifest.json ({exc})") from None
+    except ValueError as exc:
+        raise OutputError(f"{what}: its manifest.json is not valid JSON ({exc}); rerun the same "
+                          f"`thresher run` command to finish or redo it") from None
+    if not _is_run_manifest(m):
+        raise OutputError(f"{what}: its manifest.json was not written by thresher")
+    return m
+
+
+def _is_run_manifest(m: Any) -> bool:
     return (isinstance(m, dict) and isinstance(m.get("thresher"), str) and isinstance(m.get("config_hash"), str)
             and m.get("status") in ("running", "complete") and isinstance(m.get("inputs"), list)
             and isinstance(m.get("steps"), list))
@@ -165,7 +186,7 @@ class Runner:
         seen = {"n": 0}
 
         def todo() -> Iterator[Any]:
-            for chunk in read_ahead(iter_chunks(self.files, shard_bytes=shard_bytes)):
+            for chunk in read_ahead(iter_chunks(self.files, shard_bytes=shard_bytes, cfg=self.plan.config.input)):
                 seen["n"] = chunk.index + 1
                 if lay.marker("ingest", lay.part(chunk.index)).exists():
                     self.progress.advance(nbytes=chunk.nbytes)

@@ -141,7 +141,7 @@ def _write_jsonl(path, table: pa.Table, json_fields: set[str]) -> None:
         columns = [table.column(n).to_pylist() for n in names]
         decode = [n in json_fields for n in names]
         for values in zip(*columns):
-            rec = {n: (orjson.loads(v) if d and v is not None else v)
+            rec = {n: (orjson.Fragment(v) if d and v is not None else v)   # JSON text, written as it is
                    for n, v, d in zip(names, values, decode)}
             sink.write(orjson.dumps(rec, default=_jsonl_default, option=orjson.OPT_APPEND_NEWLINE))
     atomic_write(path, write)

@@ -26,6 +26,8 @@ class InputFile:
     compression: str | None
     size: int
     mtime_ns: int
+    #: Why the file cannot be read (kind ``unreadable``): it becomes a quarantine row.
+    problem: str | None = None
 
     def describe(self) -> dict:
         return {"path": self.path, "size": self.size, "mtime_ns": self.mtime_ns}
@@ -62,9 +64,10 @@ class Reader:
     def check(self, f: InputFile, cfg: "InputConfig") -> None:
         """Fail before any work if ``f`` cannot give documents with ``cfg`` (default: no check)."""
 
-    def chunks(self, files: list[InputFile], *, shard_bytes: int, start: int) -> Iterator[Chunk]:
+    def chunks(self, files: list[InputFile], *, shard_bytes: int, start: int,
+               cfg: "InputConfig") -> Iterator[Chunk]:
         """Chunks of consecutive input ``files`` of this format, numbered from ``start``, about
-        ``shard_bytes`` each."""
+        ``shard_bytes`` each; ``cfg`` is ``[input]`` (e.g. its ``max_line_bytes``)."""
         raise NotImplementedError
 
     def parse(self, chunk: Chunk, sink: "DocumentSink") -> None:

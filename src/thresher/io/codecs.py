@@ -13,6 +13,7 @@ from typing import BinaryIO, Callable, Iterator
 import zstandard
 
 BLOCK = 4 << 20
+ZSTD_FEED = 1 << 10
 
 
 class Truncated(Exception):
@@ -24,25 +25,42 @@ class Truncated(Exception):
 def _zstd_blocks(fh: BinaryIO) -> Iterator[bytes]:
     """Decompress a (multi-frame) zstd stream; raise Truncated if it stops inside a frame.
 
-    ``zstandard``'s stream_reader returns a clean EOF on a truncated frame, so frames are tracked by hand."""
+    ``zstandard``'s stream_reader and read_to_iter return a clean EOF on a truncated frame, so frames
+    are tracked by hand with a decompressobj. That has no output limit, and 1 KB of zstd can hold
+    32 MB of output (RLE blocks of 128 KB in 4 bytes each), so input is fed 1 KB at a time (as fast
+    as larger feeds) and output is joined into blocks of about BLOCK bytes."""
     dctx = zstandard.ZstdDecompressor()
     dobj, fed = dctx.decompressobj(), False
+    outs: list[bytes] = []
+    size = 0
     while True:
         raw = fh.read(BLOCK)
         if not raw:
             break
-        while raw:
+        view, pos = memoryview(raw), 0
+        while pos < len(view):
+            piece = view[pos:pos + ZSTD_FEED]
             try:
-                out = dobj.decompress(raw)
+                out = dobj.decompress(piece)
             except zstandard.ZstdError as exc:
+                if outs:
+                    yield b"".join(outs)
                 raise Truncated(f"corrupt zstd data: {exc}", "corrupt") from exc
             fed = True
             if out:
-                yield out
-            if dobj.eof:
-                raw, dobj, fed = dobj.unused_data, dctx.decompressobj(), False
+                outs.append(out)
+                size += len(out)
+                if size >= BLOCK:
+                    yield b"".join(outs)
+                    outs, size = [], 0
+            if dobj.eof:     # a frame ended: the rest of this piece starts the next one
+                used = len(piece) - len(dobj.unused_data)
+                pos += used
+                dobj, fed = dctx.decompressobj(), False
             else:
-                raw = b""
+                pos += len(piece)
+    if outs:
+        yield b"".join(outs)
     if fed:
         raise Truncated("truncated zstd stream (the last frame is incomplete)")
 

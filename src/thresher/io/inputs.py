@@ -6,11 +6,11 @@ order given, files inside a folder or glob sorted by path. A path that matches n
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import glob
 import os
-from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow.fs as pafs
@@ -22,10 +22,76 @@ from .storage import Location, is_url
 
 
 def _stat(path: str) -> InputFile:
+    """A local input file, or an ``unreadable`` one that becomes a quarantine row naming why."""
+    norm = os.path.normpath(path)
+    problem = _problem(path)
+    if problem is not None:
+        return InputFile(norm, "unreadable", None, 0, 0, problem)
     fmt = format_of(path)
     assert fmt is not None
     st = os.stat(path)
-    return InputFile(os.path.normpath(path), fmt[0], fmt[1], st.st_size, st.st_mtime_ns)
+    return InputFile(norm, fmt[0], fmt[1], st.st_size, st.st_mtime_ns)
+
+
+def _problem(path: str) -> str | None:
+    """Why the file at ``path`` cannot be read, or None. Opening it is the only check that holds for
+    every cause (permissions, ACLs, a dangling or looping link, a file removed since listing)."""
+    try:
+        with open(path, "rb"):
+            return None
+    except OSError as exc:
+        if os.path.islink(path) and not os.path.exists(path):
+            target = os.readlink(path)
+            return (f"symbolic link loop ({target})" if exc.errno == errno.ELOOP
+                    else f"dangling symbolic link to {target}")
+        return f"cannot read it: {exc.strerror or exc}"
+
+
+def _walk(folder: str, skip: set[tuple[int, int]]) -> Iterator[tuple[str, str | None]]:
+    """``(path, problem)`` of every entry under ``folder`` that is not a folder, following symbolic
+    links to folders; each real folder is walked once (so a link loop ends) and the folders in
+    ``skip`` (OUT) not at all. A folder that cannot be listed is yielded with its problem."""
+    seen = set(skip)
+    stack = [folder]
+    while stack:
+        d = stack.pop()
+        try:
+            st = os.stat(d)
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            with os.scandir(d) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield d, f"cannot list the folder: {exc.strerror or exc}"
+            continue
+        subdirs = []
+        for e in entries:
+            try:
+                is_dir = e.is_dir()           # follows a link
+            except OSError:
+                is_dir = False
+            if is_dir:
+                subdirs.append(e.path)
+            else:
+                yield e.path, None
+        stack.extend(reversed(subdirs))      # depth first, in name order
+
+
+def _folder_keys(paths: Iterable[str]) -> set[tuple[int, int]]:
+    keys = set()
+    for p in paths:
+        try:
+            st = os.stat(p)
+            keys.add((st.st_dev, st.st_ino))
+        except OSError:
+            pass
+    return keys
+
+
+def _inside(path: str, folders: list[str]) -> bool:
+    real = os.path.realpath(path)
+    return any(real == f or real.startswith(f + os.sep) for f in folders)
 
 
 def _expand_url(arg: str, supported: str, unread: list[str] | None = None) -> list[InputFile]:
@@ -74,10 +140,16 @@ def _expand_url(arg: str, supported: str, unread: list[str] | None = None) -> li
     return out
 
 
-def expand_inputs(args: Iterable[str | os.PathLike[str]], *, unread: list[str] | None = None) -> list[InputFile]:
-    """Files, folders (searched recursively for supported files) and globs, in corpus order; local
-    paths or store URLs (``s3://bucket/corpus/``, see :mod:`thresher.io.storage`). The files a folder
-    holds that no reader reads are appended to ``unread``."""
+def expand_inputs(args: Iterable[str | os.PathLike[str]], *, unread: list[str] | None = None,
+                  exclude: Iterable[str | os.PathLike[str]] = ()) -> list[InputFile]:
+    """Files, folders (searched recursively for supported files, through symbolic links) and globs,
+    in corpus order; local paths or store URLs (``s3://bucket/corpus/``, see
+    :mod:`thresher.io.storage`). The files a folder holds that no reader reads are appended to
+    ``unread``. Nothing under the local folders ``exclude`` (OUT) is read from a folder or glob; an
+    input named inside one is an error. A file that cannot be opened (or a folder that cannot be
+    listed) is kept as kind ``unreadable``: a quarantine row, not a silent skip."""
+    excluded = [os.path.realpath(e) for e in map(os.fspath, exclude) if not is_url(e)]
+    skip = _folder_keys(excluded)
     out: list[InputFile] = []
     seen: set[str] = set()
     supported = ", ".join(supported_suffixes())
@@ -88,30 +160,37 @@ def expand_inputs(args: Iterable[str | os.PathLike[str]], *, unread: list[str] |
                     seen.add(f.path)
                     out.append(f)
             continue
-        if os.path.isfile(arg):
-            if format_of(arg) is None:
-                raise InputError(f"input {arg}: unsupported file type; thresher reads {supported}")
-            found = [arg]
-        elif os.path.isdir(arg):
-            found = []
-            for p in sorted(str(p) for p in Path(arg).rglob("*") if p.is_file()):
-                if format_of(p):
-                    found.append(p)
+        listed: list[InputFile] = []
+        if os.path.isdir(arg):
+            if _inside(arg, excluded):
+                raise InputError(f"input folder {arg} is inside the output folder; give the input "
+                                 f"folder, or write OUT elsewhere")
+            for p, problem in sorted(_walk(arg, skip)):
+                if problem is not None:
+                    listed.append(InputFile(os.path.normpath(p), "unreadable", None, 0, 0, problem))
+                elif format_of(p):
+                    listed.append(_stat(p))
                 elif unread is not None:
                     unread.append(p)
-            if not found:
+            if not listed:
                 raise InputError(f"input folder {arg} holds no {supported} files")
+        elif os.path.lexists(arg) and not glob.has_magic(arg):
+            if format_of(arg) is None:
+                raise InputError(f"input {arg}: unsupported file type; thresher reads {supported}")
+            if _inside(arg, excluded):
+                raise InputError(f"input {arg} is inside the output folder; move it or write OUT elsewhere")
+            listed = [_stat(arg)]
         elif glob.has_magic(arg):
-            found = sorted(p for p in glob.glob(arg, recursive=True) if os.path.isfile(p) and format_of(p))
-            if not found:
+            listed = [_stat(p) for p in sorted(glob.glob(arg, recursive=True))
+                      if not os.path.isdir(p) and format_of(p) and not _inside(p, excluded)]
+            if not listed:
                 raise InputError(f"input pattern {arg} matches no {supported} files")
         else:
             raise InputError(f"input {arg} does not exist")
-        for path in found:
-            norm = os.path.normpath(path)
-            if norm not in seen:
-                seen.add(norm)
-                out.append(_stat(path))
+        for f in listed:
+            if f.path not in seen:
+                seen.add(f.path)
+                out.append(f)
     if not out:
         raise InputError("no input given")
     return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -38,7 +39,7 @@ class ParquetReader(Reader):
         if not (pa.types.is_string(tp) or pa.types.is_large_string(tp)):
             raise InputError(f"input {f.path}: column '{cfg.text_field}' is {tp}, not a string")
 
-    def chunks(self, files: list[InputFile], *, shard_bytes: int, start: int) -> Iterator[Chunk]:
+    def chunks(self, files: list[InputFile], *, shard_bytes: int, start: int, cfg=None) -> Iterator[Chunk]:
         index = start
         for f in files:
             for chunk in _file_chunks(f, shard_bytes, index):
@@ -49,11 +50,10 @@ class ParquetReader(Reader):
         cfg = b.cfg
         if not chunk.payload:
             return
-        try:
-            table = pq.ParquetFile(open_random(chunk.file)).read_row_groups(chunk.payload)
-        except (OSError, pa.ArrowException) as exc:
-            b.reject("unreadable", chunk.file, chunk.first_line, None, f"unreadable Parquet row groups: {exc}", None)
+        table, first_rows = _read_groups(chunk, b)
+        if table is None:
             return
+        table, first_rows = _valid_rows(table, first_rows, chunk, b)
         texts = table.column(cfg.text_field).to_pylist()
         ids = table.column(cfg.id_field).to_pylist() if cfg.id_field in table.column_names else None
         carried = [n for n in table.column_names if n not in (cfg.text_field, cfg.id_field)]
@@ -65,13 +65,71 @@ class ParquetReader(Reader):
             b.columns = table.select(carried)
         shown = display_path(chunk.file)
         for i, text in enumerate(texts):
-            row_no = chunk.first_line + i
+            row_no = int(first_rows[i])
             where = (chunk.file, row_no, None)
             if text is None:
                 b.reject("missing_text", *where, f"null '{cfg.text_field}'", None)
                 continue
             doc_id = ids[i] if ids is not None and ids[i] is not None else f"{shown}:{row_no}"
             b.accept(str(doc_id), text, chunk.file, None, where, None, row=i)
+
+
+def _read_groups(chunk: Chunk, b: "DocumentSink") -> tuple[pa.Table | None, np.ndarray]:
+    """The chunk's row groups as one table and the file row number (from 1) of each of its rows. A
+    row group that cannot be read is one quarantine row naming its rows; the others are read."""
+    try:
+        pf = pq.ParquetFile(open_random(chunk.file))
+        sizes = [pf.metadata.row_group(g).num_rows for g in chunk.payload]
+        try:
+            return pf.read_row_groups(chunk.payload), _row_numbers(chunk.first_line, sizes)
+        except (OSError, pa.ArrowException):
+            pass              # read the groups one by one: only the bad ones are lost
+        tables, numbers, first = [], [], chunk.first_line
+        for g, n in zip(chunk.payload, sizes):
+            try:
+                tables.append(pf.read_row_group(g))
+                numbers.append(np.arange(first, first + n, dtype=np.int64))
+            except (OSError, pa.ArrowException) as exc:
+                b.reject("unreadable", chunk.file, first, None, f"unreadable Parquet row group {g} "
+                         f"(rows {first}-{first + n - 1}, {n} rows lost): {exc}", None)
+            first += n
+    except (OSError, pa.ArrowException) as exc:
+        b.reject("unreadable", chunk.file, chunk.first_line, None, f"unreadable Parquet row groups: {exc}", None)
+        return None, np.zeros(0, np.int64)
+    if not tables:
+        return None, np.zeros(0, np.int64)
+    return pa.concat_tables(tables), np.concatenate(numbers)
+
+
+def _row_numbers(first: int, sizes: list[int]) -> np.ndarray:
+    return np.arange(first, first + sum(sizes), dtype=np.int64)
+
+
+def _valid_rows(table: pa.Table, rows: np.ndarray, chunk: Chunk,
+                b: "DocumentSink") -> tuple[pa.Table, np.ndarray]:
+    """``table`` without the rows whose strings are not valid UTF-8 (each quarantined, naming its
+    column). Parquet does not check the bytes of a string column; Arrow's full validation does."""
+    try:
+        table.validate(full=True)
+        return table, rows
+    except pa.ArrowInvalid:
+        pass
+    bad = np.zeros(table.num_rows, bool)
+    for name, col in zip(table.column_names, table.columns):
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        values = col.cast(pa.large_binary()).to_pylist()
+        for i, v in enumerate(values):
+            if v is None or bad[i]:
+                continue
+            try:
+                v.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad[i] = True
+                b.reject("invalid_utf8", chunk.file, int(rows[i]), None,
+                         f"column '{name}': invalid UTF-8 at byte {exc.start}: {exc.reason}", v)
+    keep = np.flatnonzero(~bad)
+    return table.take(pa.array(keep)), rows[keep]
 
 
 def _file_chunks(f: InputFile, shard_bytes: int, start_index: int) -> Iterator[Chunk]:
@@ -93,7 +151,7 @@ def _file_chunks(f: InputFile, shard_bytes: int, start_index: int) -> Iterator[C
             index, groups, size, first = index + 1, [], 0, rows + 1
     if groups or index == start_index:
         chunk = Chunk(index, ParquetReader.name, f.path, groups, first, 0, size)
-        if not groups:
+        if rows == 0:
             chunk.errors.append({"file": f.path, "line": None, "byte_offset": 0,
                                  "kind": "empty_file", "error": "empty file: no documents", "raw": None})
         yield chunk

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
 
 from ..config import InputConfig
 from ..documents import QUARANTINE_SCHEMA, doc_key
 from ..errors import InputError
 from .base import Chunk
+from .jsontext import json_text
 from .readers import reader_of
 from .storage import display_path
 
@@ -59,6 +59,7 @@ class DocumentSink:
         self.fields: list[dict[str, Any] | None] = []
         self.quarantine: list[dict] = list(chunk.errors)
         self.rows: list[int] = []               # row of each accepted document in ``columns``
+        self._seen: dict[tuple[str, str], int | None] = {}   # (source, id) -> line of its first record
         #: Fields of the records that lacked the text field (for the error when every record does).
         self.fields_seen: dict[str, None] = {}
         self.columns: pa.Table | None = None    # typed carried columns (Parquet input)
@@ -84,6 +85,12 @@ class DocumentSink:
                 f"{where[0]} line {where[1]}: the record has a field '{self.source_column}', the name "
                 f"thresher uses for the input-file column; set [output] source_column to another name "
                 f"(e.g. \"input_file\")")
+        if (source, doc_id) in self._seen:
+            first = self._seen[source, doc_id]
+            at = f"line {first}" if first is not None else "an earlier record"
+            return self.reject("duplicate_id", *where, f"id {doc_id!r} is the id of {at} of the same "
+                               f"file (ids are compared as text: 7 and \"7\" are one id)", raw)
+        self._seen[source, doc_id] = where[1]
         self.ids.append(doc_id)
         self.texts.append(text)
         self.sources.append(source)
@@ -110,8 +117,7 @@ class DocumentSink:
                 try:
                     arr = pa.array(values)
                 except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-                    arr = pa.array([None if v is None else orjson.dumps(v).decode() for v in values],
-                                   pa.string())
+                    arr = pa.array([None if v is None else json_text(v) for v in values], pa.string())
                     json_fields.append(name)
                 cols[FIELD_PREFIX + name] = arr
         if self.columns is not None:

@@ -19,6 +19,7 @@ from .base import Chunk, InputFile, Reader
 from .jsonl import JsonlReader
 from .parquet import ParquetReader
 from .txt import TextReader
+from .unreadable import UnreadableReader
 
 ENTRY_POINT_GROUP = "thresher.readers"
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -45,7 +46,8 @@ def check_reader(cls: object, *, origin: str = "") -> type[Reader]:
 
 
 #: Every reader by name: the built-ins, then the plug-ins installed.
-READERS: dict[str, Reader] = {cls.name: cls() for cls in (TextReader, JsonlReader, ParquetReader)}
+READERS: dict[str, Reader] = {cls.name: cls() for cls in (TextReader, JsonlReader, ParquetReader,
+                                                          UnreadableReader)}
 #: Plug-in readers that are installed but could not be loaded: name -> why.
 BROKEN: dict[str, str] = {}
 
@@ -96,15 +98,15 @@ def supported_suffixes() -> list[str]:
     return [s for r in READERS.values() for s in r.suffixes]
 
 
-def iter_chunks(files: list[InputFile], *, shard_bytes: int) -> Iterator[Chunk]:
+def iter_chunks(files: list[InputFile], *, shard_bytes: int, cfg: Any) -> Iterator[Chunk]:
     """All chunks of all inputs, numbered 0, 1, 2... in corpus order: each run of consecutive files of
-    one format is cut by its reader."""
+    one format is cut by its reader; ``cfg`` is ``[input]``."""
     index, i = 0, 0
     while i < len(files):
         j = i
         while j < len(files) and files[j].kind == files[i].kind:
             j += 1
-        for chunk in reader_of(files[i].kind).chunks(files[i:j], shard_bytes=shard_bytes, start=index):
+        for chunk in reader_of(files[i].kind).chunks(files[i:j], shard_bytes=shard_bytes, start=index, cfg=cfg):
             yield chunk
             index = chunk.index + 1
         i = j

@@ -25,7 +25,7 @@ class TextReader(Reader):
     name = "txt"
     suffixes = {".txt": None}
 
-    def chunks(self, files: list[InputFile], *, shard_bytes: int, start: int) -> Iterator[Chunk]:
+    def chunks(self, files: list[InputFile], *, shard_bytes: int, start: int, cfg=None) -> Iterator[Chunk]:
         index, group, size = start, [], 0
         for f in files:
             group.append((f.path, f.size))

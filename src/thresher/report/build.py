@@ -26,6 +26,8 @@ import xxhash
 
 from ..configure import load_config
 from ..engine.layout import Layout, read_arrow, read_json, read_parquet, write_bytes
+from ..engine.runner import read_run
+from ..errors import OutputError
 from ..io.storage import Location
 from . import svg
 from .page import SCRIPT, STYLE
@@ -102,7 +104,7 @@ def _input_tables(lay: Layout, manifest: dict[str, Any]) -> Iterator[pa.Table]:
     cfg = load_config({**c["step_options"], "input": c["input"], "output": c["output"],
                        "engine": c["engine"], "steps": c["steps"]})
     files = expand_inputs([f["path"] for f in manifest["inputs"]])
-    chunks = iter_chunks(files, shard_bytes=max(1, int(cfg.engine.shard_mb * 1_000_000)))
+    chunks = iter_chunks(files, shard_bytes=max(1, int(cfg.engine.shard_mb * 1_000_000)), cfg=cfg.input)
     yield from (parse_chunk(ch, cfg.input, source_column=cfg.output.source_column).table for ch in chunks)
 
 
@@ -203,8 +205,12 @@ def build_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = Non
                  seed: int = 0, max_chars: int = 20_000) -> str:
     """The report page of a finished (or finishing) run, as a string."""
     lay = Layout(out)
-    stats = stats if stats is not None else read_json(lay.stats)
-    manifest = read_json(lay.run_manifest)
+    manifest = read_run(lay)
+    if stats is None:          # not from the run itself: only a finished run is read
+        if manifest.get("status") != "complete":
+            raise OutputError(f"{lay.out} holds an unfinished run; rerun the same `thresher run` "
+                              f"command to finish it, then write the report")
+        stats = read_json(lay.stats)
     rem_files = (lay.out / "removals").glob("*.parquet")
     removals = pa.concat_tables([read_parquet(p) for p in rem_files]) if rem_files else None
     clusters_path = lay.out / "clusters" / "part-000000.parquet"

@@ -86,7 +86,7 @@ class TsvReader(Reader):
     name = "tsv"
     suffixes = {".tsv": None}
 
-    def chunks(self, files, *, shard_bytes, start):
+    def chunks(self, files, *, shard_bytes, start, cfg):
         for i, f in enumerate(files):         # one chunk per file: enough for an example
             yield Chunk(start + i, self.name, f.path, None, nbytes=f.size)
 

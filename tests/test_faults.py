@@ -1,0 +1,216 @@
+"""Hostile input and output faults (issue #22): no record crashes a run, nothing is lost silently,
+nothing that is not thresher's is read as input or deleted. Each test runs the CLI end to end and
+verifies OUT; the unit behaviour of the readers is in test_io.py."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import EXAMPLES, cli, cli_ok
+
+GOOD = b'{"id": "good", "text": "a good document that stays"}\n'
+
+
+def quarantine(out: Path) -> list[tuple[str, int | None, str]]:
+    rows = pq.read_table(out / "quarantine").to_pylist() if (out / "quarantine").exists() else []
+    return sorted((os.path.basename(r["file"]), r["line"], r["kind"]) for r in rows)
+
+
+def kept(out: Path) -> list[str]:
+    return sorted(pq.read_table(out / "documents", columns=["id"]).column("id").to_pylist())
+
+
+def run_exact(inputs, out: Path, *extra: str):
+    return cli_ok("run", *map(str, inputs), "--output", str(out), "--steps", "exact", "-q", *extra, out=out)
+
+
+def test_lone_surrogates_and_deep_nesting_are_quarantined_and_the_rest_is_read(tmp_path):
+    f = tmp_path / "hostile.jsonl"
+    deep_field = '{"a":' * 70 + "1" + "}" * 70
+    deep_json = "[" * 1100 + "]" * 1100
+    f.write_bytes(b"".join([
+        b'{"id": "\\ud800", "text": "lone surrogate in the id"}\n',
+        b'{"id": "f", "text": "lone surrogate in a field", "meta": "x\\udc00"}\n',
+        b'{"id": "t", "text": "lone \\udc00 surrogate in the text"}\n',
+        b'{"id": "d1", "text": "deep field", "meta": %s}\n' % deep_field.encode(),
+        b'{"id": "d2", "text": "deeper than the parser", "meta": %s}\n' % deep_json.encode(),
+        b'{"id": "ok", "text": "a field nested ten levels", "meta": %s}\n' % ('[' * 10 + ']' * 10).encode(),
+        GOOD]))
+    out = tmp_path / "out"
+    run_exact([f], out)
+    assert quarantine(out) == [("hostile.jsonl", 1, "invalid_unicode"), ("hostile.jsonl", 2, "invalid_unicode"),
+                               ("hostile.jsonl", 3, "invalid_unicode"), ("hostile.jsonl", 4, "too_deep"),
+                               ("hostile.jsonl", 5, "too_deep")]
+    assert kept(out) == ["good", "ok"]
+
+
+def test_invalid_utf8_in_a_parquet_string_column_quarantines_that_row(tmp_path):
+    raw = pa.array([b"first good text", b"bad \xff\xfe bytes", b"third good text"], pa.binary())
+    text = pa.Array.from_buffers(pa.string(), 3, raw.buffers())     # Parquet does not check the bytes
+    meta = pa.Array.from_buffers(pa.string(), 3, pa.array([b"m", b"m", b"\xc3"], pa.binary()).buffers())
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": text, "meta": meta}), tmp_path / "bad.parquet")
+    out = tmp_path / "out"
+    run_exact([tmp_path / "bad.parquet"], out)
+    assert quarantine(out) == [("bad.parquet", 2, "invalid_utf8"), ("bad.parquet", 3, "invalid_utf8")]
+    q = pq.read_table(out / "quarantine").to_pylist()
+    assert {r["line"]: r["error"].split(":")[0] for r in q} == {2: "column 'text'", 3: "column 'meta'"}
+    assert kept(out) == ["a"]
+
+
+def test_one_bad_parquet_row_group_loses_only_its_rows(tmp_path):
+    t = pa.table({"id": [f"d{i}" for i in range(2000)],
+                  "text": [f"document number {i} of the file" for i in range(2000)]})
+    path = tmp_path / "groups.parquet"
+    pq.write_table(t, path, row_group_size=500, compression="none")
+    col = pq.ParquetFile(path).metadata.row_group(1).column(1)
+    data = bytearray(path.read_bytes())
+    for i in range(col.data_page_offset + 10, col.data_page_offset + 60):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    pq.write_table(t.slice(0, 0), tmp_path / "empty.parquet")
+    out = tmp_path / "out"
+    run_exact([path, tmp_path / "empty.parquet"], out)
+    assert quarantine(out) == [("empty.parquet", None, "empty_file"), ("groups.parquet", 501, "unreadable")]
+    q = [r for r in pq.read_table(out / "quarantine").to_pylist() if r["kind"] == "unreadable"]
+    assert "row group 1 (rows 501-1000, 500 rows lost)" in q[0]["error"]
+    assert len(kept(out)) == 1500
+
+
+def test_a_line_longer_than_max_line_bytes_is_quarantined_without_being_held(tmp_path):
+    zeros = b"0" * (1 << 20)
+    path = tmp_path / "bomb.jsonl.gz"
+    with gzip.open(path, "wb") as g:          # 12 MB line, 12 KB on disk
+        g.write(GOOD)
+        for _ in range(12):
+            g.write(zeros)
+        g.write(b'\n{"id": "after", "text": "the document after the long line"}\n')
+    long_doc = b'{"id": "long", "text": "%s"}\n' % (b"word " * 400_000)   # 2 MB, under the cap
+    (tmp_path / "long.jsonl").write_bytes(long_doc)
+    cfg = tmp_path / "t.toml"
+    cfg.write_text("[input]\nmax_line_bytes = 4000000\n")
+    out = tmp_path / "out"
+    run_exact([path, tmp_path / "long.jsonl"], out, "--config", str(cfg))
+    assert quarantine(out) == [("bomb.jsonl.gz", 2, "too_large")]
+    (q,) = pq.read_table(out / "quarantine").to_pylist()
+    assert q["byte_offset"] == len(GOOD) and q["raw"] is None
+    assert f"a line of {12 << 20:,} bytes" in q["error"] and "max_line_bytes = 4,000,000" in q["error"]
+    assert kept(out) == ["after", "good", "long"]
+
+
+def test_ids_are_unique_per_file_and_integers_stay_exact(tmp_path):
+    f = tmp_path / "ids.jsonl"
+    big, bigger = 123456789012345678901234567890, 123456789012345678901234567891
+    f.write_bytes(b"".join(orjson.dumps(r) + b"\n" if "raw" not in r else r["raw"] for r in [
+        {"id": "a", "text": "first document a"},
+        {"id": "a", "text": "second record with id a"},
+        {"id": 7, "text": "integer seven"},
+        {"id": "7", "text": "string seven"},
+        {"raw": b'{"id": %d, "text": "big integer id", "n": %d}\n' % (big, bigger)},
+        {"raw": b'{"id": %d, "text": "the next big integer id", "n": 1.5}\n' % bigger},
+    ]))
+    (tmp_path / "other.jsonl").write_bytes(orjson.dumps({"id": "a", "text": "id a in another file"}) + b"\n")
+    out = tmp_path / "out"
+    run_exact([f, tmp_path / "other.jsonl"], out, "--format", "jsonl")
+    assert quarantine(out) == [("ids.jsonl", 2, "duplicate_id"), ("ids.jsonl", 4, "duplicate_id")]
+    q = {r["line"]: r["error"] for r in pq.read_table(out / "quarantine").to_pylist()}
+    assert "the id of line 1" in q[2] and "the id of line 3" in q[4]
+    docs = [orjson.loads(line) for p in sorted((out / "documents").iterdir()) for line in p.read_bytes().splitlines()]
+    by_text = {d["text"]: d for d in docs}
+    assert by_text["big integer id"]["id"] == str(big)
+    assert by_text["the next big integer id"]["id"] == str(bigger)
+    line = next(x for p in (out / "documents").iterdir() for x in p.read_bytes().splitlines() if b"big integer id" in x)
+    assert b'"n":%d' % bigger in line             # written digit for digit, not as a float
+    assert {d["source"].rsplit("/", 1)[1] for d in docs if d["id"] == "a"} == {"ids.jsonl", "other.jsonl"}
+
+
+def test_links_are_followed_and_broken_ones_are_quarantined(tmp_path):
+    real, inp = tmp_path / "real", tmp_path / "in"
+    real.mkdir()
+    inp.mkdir()
+    (real / "a.jsonl").write_bytes(GOOD)
+    (real / "up").symlink_to("..")                       # a loop through the parent
+    (inp / "b.jsonl").write_bytes(b'{"id": "b", "text": "a document in the folder itself"}\n')
+    (inp / "linked").symlink_to("../real")
+    (inp / "dangling.jsonl").symlink_to("nowhere.jsonl")
+    (inp / "loop.jsonl").symlink_to("loop.jsonl")
+    out = tmp_path / "out"
+    run_exact([inp], out)
+    assert kept(out) == ["b", "good"]
+    assert quarantine(out) == [("dangling.jsonl", None, "unreadable"), ("loop.jsonl", None, "unreadable")]
+    errors = {os.path.basename(r["file"]): r["error"] for r in pq.read_table(out / "quarantine").to_pylist()}
+    assert errors == {"dangling.jsonl": "dangling symbolic link to nowhere.jsonl",
+                      "loop.jsonl": "symbolic link loop (loop.jsonl)"}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files of mode 000")
+def test_files_and_folders_without_permission_are_quarantined(tmp_path):
+    inp = tmp_path / "in"
+    (inp / "locked").mkdir(parents=True)
+    (inp / "locked" / "x.jsonl").write_bytes(GOOD)
+    (inp / "good.jsonl").write_bytes(GOOD)
+    for name in ("secret.jsonl", "secret.jsonl.gz"):
+        (inp / name).write_bytes(GOOD)
+        (inp / name).chmod(0)
+    (inp / "locked").chmod(0)
+    try:
+        out = tmp_path / "out"
+        run_exact([inp], out)
+    finally:
+        (inp / "locked").chmod(0o755)
+    assert quarantine(out) == [("locked", None, "unreadable"), ("secret.jsonl", None, "unreadable"),
+                               ("secret.jsonl.gz", None, "unreadable")]
+
+
+def test_unreadable_files_are_quarantined_whatever_the_cause(tmp_path, monkeypatch):
+    """As root no file lacks permission: an open that fails is simulated, for every format."""
+    from thresher import run
+    from thresher.io import inputs
+
+    for name in ("a.jsonl", "b.jsonl.gz", "c.txt", "d.parquet"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "good.jsonl").write_bytes(GOOD)
+    real_open = open
+
+    def failing_open(path, *a, **kw):
+        if os.path.basename(str(path)) != "good.jsonl":
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *a, **kw)
+    monkeypatch.setattr(inputs, "open", failing_open, raising=False)
+    out = tmp_path / "out"
+    run([str(tmp_path)], str(out), steps=["exact"], workers=1, progress=None)
+    q = pq.read_table(out / "quarantine").to_pylist()
+    assert sorted((os.path.basename(r["file"]), r["kind"], r["error"]) for r in q) == [
+        (n, "unreadable", "cannot read it: Permission denied") for n in ("a.jsonl", "b.jsonl.gz", "c.txt", "d.parquet")]
+
+
+def test_out_inside_an_input_folder_is_not_read_as_input(tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "forum.jsonl").write_bytes((EXAMPLES / "forum.jsonl").read_bytes())
+    out = inp / "out"
+    first = run_exact([inp], out, "--format", "jsonl")
+    again = run_exact([inp], out, "--format", "jsonl")        # a finished run: nothing redone
+    assert first.returncode == again.returncode == 0
+    manifest = orjson.loads((out / "manifest.json").read_bytes())
+    assert [os.path.basename(f["path"]) for f in manifest["inputs"]] == ["forum.jsonl"]
+    proc = cli("run", str(out), "--output", str(out), "-q")
+    assert proc.returncode == 2 and "is inside the output folder" in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["verify", "report"])
+def test_verify_and_report_of_a_folder_without_a_run_name_it(tmp_path, command):
+    for folder in (tmp_path / "missing", tmp_path):
+        proc = cli(command, str(folder))
+        assert proc.returncode == 2, proc.stderr
+        assert f"{folder} holds no thresher run (no manifest.json)" in proc.stderr
+        assert "Traceback" not in proc.stderr
+    (tmp_path / "manifest.json").write_text("{trunc")
+    proc = cli(command, str(tmp_path))
+    assert proc.returncode == 2 and "its manifest.json is not valid JSON" in proc.stderr
