@@ -214,3 +214,49 @@ def test_verify_and_report_of_a_folder_without_a_run_name_it(tmp_path, command):
     (tmp_path / "manifest.json").write_text("{trunc")
     proc = cli(command, str(tmp_path))
     assert proc.returncode == 2 and "its manifest.json is not valid JSON" in proc.stderr
+
+
+def _docs(n: int, tag: str) -> bytes:
+    import random
+    rng = random.Random(tag)
+    return b"".join(orjson.dumps({"id": f"{tag}{i}", "text": f"{tag} document {i}: " + " ".join(
+        rng.choice(["alpha", "beta", "gamma", "delta", "omega"]) + str(rng.randrange(999)) for _ in range(20))})
+        + b"\n" for i in range(n))
+
+
+def _flip(data: bytes, at: int) -> bytes:
+    b = bytearray(data)
+    b[at] ^= 0x04
+    return bytes(b)
+
+
+def test_a_checksum_fault_quarantines_its_whole_member(tmp_path):
+    import zstandard
+    first, second = _docs(300, "m1"), _docs(300, "m2")
+    gz1, gz2 = gzip.compress(first), gzip.compress(second)
+    (tmp_path / "one.jsonl.gz").write_bytes(_flip(gz1, len(gz1) - 6))          # the CRC itself
+    (tmp_path / "two.jsonl.gz").write_bytes(gz1 + _flip(gz2, len(gz2) // 2))   # bad data, member 2
+    z = zstandard.ZstdCompressor(write_checksum=True).compress(first)
+    (tmp_path / "sum.jsonl.zst").write_bytes(_flip(z, len(z) - 2))
+    out = tmp_path / "out"
+    run_exact([tmp_path / "one.jsonl.gz", tmp_path / "two.jsonl.gz", tmp_path / "sum.jsonl.zst"], out)
+    assert quarantine(out) == [("one.jsonl.gz", 1, "corrupt"), ("sum.jsonl.zst", 1, "corrupt"),
+                               ("two.jsonl.gz", 301, "corrupt")]
+    q = {os.path.basename(r["file"]): r for r in pq.read_table(out / "quarantine").to_pylist()}
+    assert q["two.jsonl.gz"]["byte_offset"] == len(first)
+    assert "nothing from line 301 on is trusted" in q["two.jsonl.gz"]["error"]
+    ids = kept(out)
+    assert len(ids) == 300 and all(i.startswith("m1") for i in ids)     # member 1 of two.jsonl.gz only
+    assert {i for i in ids} == {f"m1{i}" for i in range(300)}
+
+
+def test_a_checksum_fault_found_after_lines_were_passed_on_stops_the_run(tmp_path):
+    data = gzip.compress(_docs(3000, "big"))
+    path = tmp_path / "big.jsonl.gz"
+    path.write_bytes(_flip(data, len(data) - 6))
+    cfg = tmp_path / "t.toml"
+    cfg.write_text("[engine]\nshard_mb = 0.02\n")       # the file is cut by the driver
+    proc = cli("run", str(path), "--output", str(tmp_path / "out"), "--steps", "exact", "-q", "--config", str(cfg))
+    assert proc.returncode == 2, proc.stderr
+    assert f"{path}: corrupt gzip data" in proc.stderr and "fetch it again" in proc.stderr
+    assert "Traceback" not in proc.stderr

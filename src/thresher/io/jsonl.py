@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import orjson
 
+from ..errors import InputError
 from .base import Chunk, InputFile, Reader
 from .codecs import BLOCKS, Truncated
 from .jsontext import json_text
@@ -130,6 +131,20 @@ def _file_chunks(f: InputFile, shard_bytes: int, start_index: int, max_line: int
         except Truncated as exc:
             error = {"file": f.path, "line": None, "byte_offset": None, "kind": exc.kind, "error": str(exc),
                      "raw": b"".join(tail) if skipped < 0 else None}
+            if exc.suspect_from is not None:      # a checksum fault: the whole member is suspect
+                if exc.suspect_from < offset:
+                    raise InputError(
+                        f"{display_path(f.path)}: {exc} (found at the end of the compressed member that "
+                        f"starts at decompressed byte {exc.suspect_from:,}, after thresher had passed "
+                        f"on its first lines). The file is damaged: fetch it again (`gzip -t` / "
+                        f"`zstd -t` tests a copy) or leave it out") from None
+                pending, suspect, suspect_lines = _split_at_line(pending, exc.suspect_from - offset)
+                kept_bytes = sum(map(len, pending))
+                pending_bytes, pending_lines = kept_bytes, pending_lines - suspect_lines
+                lines = suspect_lines + (1 if tail or skipped >= 0 else 0)
+                error["raw"] = b"".join([*suspect, *(tail if skipped < 0 else ())])
+                error["error"] += (f"; the checksum covers the whole member, so nothing from line "
+                                   f"{line_no + pending_lines} on is trusted (raw holds the {lines:,} line{'s' * (lines != 1)} decoded)")
     if error is None:
         if skipped >= 0:
             add(TooLong(skipped), skipped, 1)
@@ -148,6 +163,24 @@ def _file_chunks(f: InputFile, shard_bytes: int, start_index: int, max_line: int
             chunk.errors.append({"file": f.path, "line": None, "byte_offset": 0,
                                  "kind": "empty_file", "error": "empty file: no documents", "raw": None})
         yield chunk
+
+
+def _split_at_line(pieces: list, at: int) -> tuple[list, list[bytes], int]:
+    """``pieces`` (line-aligned bytes, or TooLong lines) split at the start of the line holding byte
+    ``at``: (before, after as bytes, lines after)."""
+    pos = 0
+    for i, piece in enumerate(pieces):
+        if pos + len(piece) > at:
+            if isinstance(piece, TooLong):
+                head, rest = [], []
+            else:
+                start = piece.rfind(b"\n", 0, at - pos) + 1
+                head, rest = ([piece[:start]] if start else []), [piece[start:]]
+            after = rest + [p for p in pieces[i + 1:] if not isinstance(p, TooLong)]
+            lines = sum(p.count(b"\n") for p in after) + sum(isinstance(p, TooLong) for p in pieces[i:])
+            return pieces[:i] + head, after, lines
+        pos += len(piece)
+    return pieces, [], 0
 
 
 #: Records nested deeper than this are quarantined ``too_deep``: Arrow refuses values nested 64 levels.
