@@ -260,3 +260,47 @@ def test_a_checksum_fault_found_after_lines_were_passed_on_stops_the_run(tmp_pat
     assert proc.returncode == 2, proc.stderr
     assert f"{path}: corrupt gzip data" in proc.stderr and "fetch it again" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_run_killed_while_removing_its_scratch_data_finishes_that_on_rerun(tmp_path):
+    out = tmp_path / "out"
+    run_exact([EXAMPLES], out)
+    report = (out / "report.html").read_bytes()
+    # what a kill -9 in the middle of removing OUT/_work leaves: the run is complete, _work is half gone
+    for sub in ("shards", "lengths"):
+        (out / "_work" / sub).mkdir(parents=True)
+        (out / "_work" / sub / "part-000001.arrow").write_bytes(b"half a file")
+    proc = cli("report", str(out))        # never reads the half-removed _work
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "report.html").read_bytes() == report
+    run_exact([EXAMPLES], out)            # the rerun finds the run complete and finishes the clean-up
+    assert not (out / "_work").exists()
+
+
+def test_a_second_run_on_the_same_out_is_refused_while_the_first_runs(tmp_path):
+    import subprocess
+    import sys
+
+    from thresher.engine.lock import OutputLock
+    from thresher.io.storage import Location
+
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from thresher.engine.lock import OutputLock; from thresher.io.storage import Location;"
+        f"lock = OutputLock(Location({str(out)!r})); print('locked', flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        for extra in ((), ("--overwrite",)):
+            proc = cli("run", str(EXAMPLES), "--output", str(out), "-q", *extra)
+            assert proc.returncode == 2, proc.stderr
+            assert f"output folder {out} is in use by another thresher run" in proc.stderr
+    finally:
+        holder.kill()            # kill -9: the kernel drops the lock with the process
+        holder.wait()
+    run_exact([EXAMPLES], out)
+    lock = OutputLock(Location(str(out)))      # the finished run released it
+    lock.release()
+    (out / "stats.json").write_text("{}")
+    run_exact([EXAMPLES], out, "--overwrite")             # --overwrite empties OUT and runs again
+    assert orjson.loads((out / "stats.json").read_bytes())["total"]["docs_in"] > 0

@@ -107,3 +107,26 @@ def test_missing_ray_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "__import__", no_ray)
     with pytest.raises(ConfigError, match=r"pip install 'thresher\[ray\]'"):
         thresher.run([str(EXAMPLES)], str(tmp_path / "out"), engine="ray", steps=["exact"])
+
+
+def test_a_ray_that_thresher_starts_listens_on_loopback_only_with_its_authentication():
+    import ipaddress
+
+    import psutil
+
+    from thresher.engine.ray_executor import RayExecutor
+
+    if os.environ.get("RAY_AUTH_MODE") == "disabled":
+        pytest.skip("this environment switches Ray's authentication off itself")
+    ex = RayExecutor(2, address="local")
+    try:
+        assert os.environ.get("RAY_AUTH_MODE") != "disabled"     # thresher never switches it off
+        assert sorted(ex.map(abs, [-1, -2])) == [(-2, 2), (-1, 1)]      # the runtime works
+        ours = {p.pid for p in psutil.Process().children(recursive=True)} | {os.getpid()}
+        listening = [c.laddr for c in psutil.net_connections(kind="tcp")
+                     if c.status == psutil.CONN_LISTEN and c.pid in ours]
+        assert listening, "no Ray service found listening"
+        exposed = [a for a in listening if not ipaddress.ip_address(a.ip.removeprefix("::ffff:")).is_loopback]
+        assert exposed == []
+    finally:
+        ex.close()

@@ -11,10 +11,12 @@ from .config import RunConfig
 from .configure import load_config
 from .engine.executor import Executor, InlineExecutor, LocalExecutor
 from .engine.layout import Layout, read_json
+from .engine.lock import OutputLock
 from .engine.memory import retain_freed_memory
 from .engine.plan import Plan
 from .engine.ray_executor import RayExecutor
 from .engine.runner import Progress, Runner, _run_identity, auto_partitions, finish, prepare_output
+from .io.base import InputFile
 from .io.inputs import expand_inputs
 from .io.readers import check_inputs
 from .registry import resolve_steps
@@ -44,6 +46,17 @@ def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str]
 
     layout = Layout(output)
     identity = _run_identity(cfg, step_names, files)
+    lock = OutputLock(layout.out)       # held until the run ends: one run at a time on OUT
+    try:
+        return _run_locked(layout, identity, cfg, step_names, files, unread, overwrite=overwrite,
+                           progress=progress, executor=executor)
+    finally:
+        lock.release()
+
+
+def _run_locked(layout: Layout, identity: dict[str, Any], cfg: RunConfig, step_names: list[str],
+                files: list[InputFile], unread: list[str], *, overwrite: bool, progress: Progress | None,
+                executor: Executor | None) -> dict[str, Any]:
     state = prepare_output(layout, identity, overwrite=overwrite)
     if state == "complete":
         return read_json(layout.stats)

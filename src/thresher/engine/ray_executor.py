@@ -16,7 +16,9 @@ rules are shared, so the output is byte-identical to ``--engine local`` by const
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+import sys
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from ..errors import ConfigError
 from .executor import Executor, _init_worker, bounded_map
@@ -42,24 +44,56 @@ def _import_ray():
     return ray
 
 
+@contextmanager
+def _loopback_only(local: bool) -> Iterator[None]:
+    """While a local Ray runtime starts: have it serve this machine only.
+
+    Ray binds its services (GCS, raylets, workers) to the node address, which it takes to be the
+    machine's outward IP, unless it runs as a single machine without cluster support (its default on
+    macOS and Windows, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``): then every service listens on
+    127.0.0.1. Ray's token authentication stays as Ray sets it. Nothing changes when joining a
+    cluster (``address`` not "local")."""
+    if not local:
+        yield
+        return
+    name = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+    old_env = os.environ.get(name)
+    os.environ[name] = "0"            # read by Ray at import, and by the processes it starts
+    constants = sys.modules.get("ray._private.ray_constants")
+    old_flag = getattr(constants, "ENABLE_RAY_CLUSTER", None)
+    if constants is not None:          # Ray imported before: its flag was read already
+        constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        if old_env is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old_env
+        constants = sys.modules.get("ray._private.ray_constants")
+        if constants is not None and old_flag is not None:
+            constants.ENABLE_RAY_CLUSTER = old_flag
+
+
 class RayExecutor(Executor):
     """Runs tasks on a Ray cluster (``address="local"``: start a Ray runtime on this machine)."""
 
     def __init__(self, workers: int | None = None, *, address: str = "local", ahead: int = 2,
                  max_retries: int = 3, retain_memory: bool = True):
-        ray = _import_ray()
-        self._ray = ray
-        self._owns = False
-        if not ray.is_initialized():
-            kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                  "configure_logging": False}
-            if address == "local":
-                kw["num_cpus"] = workers or os.cpu_count() or 1
-            else:
-                kw["address"] = address
-            os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-            ray.init(**kw)
-            self._owns = True
+        local = address == "local"
+        with _loopback_only(local):
+            ray = _import_ray()
+            self._ray = ray
+            self._owns = False
+            if not ray.is_initialized():
+                kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                      "configure_logging": False}
+                if local:
+                    kw["num_cpus"] = workers or os.cpu_count() or 1
+                else:
+                    kw["address"] = address
+                ray.init(**kw)
+                self._owns = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = min(workers, cpus) if workers else cpus
         self._ahead = ahead

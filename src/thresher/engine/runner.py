@@ -69,7 +69,7 @@ def prepare_output(layout: Layout, identity: dict[str, Any], *, overwrite: bool)
         raise OutputError(f"output folder {out} is not empty and holds no thresher run (no manifest.json "
                           f"that thresher wrote); choose an empty or new folder")
     if overwrite and occupied:
-        out.rmtree()
+        out.clear()         # the folder itself stays: it is the one the run holds locked
         occupied = False
     if occupied:
         old = read_json(manifest)
@@ -79,6 +79,8 @@ def prepare_output(layout: Layout, identity: dict[str, Any], *, overwrite: bool)
                 raise OutputError(f"output folder {out} holds a run with {what}; use --overwrite to "
                                   f"replace it, or choose another --output")
         if old.get("status") == "complete":
+            if not old.get("work_kept") and layout.work.exists():
+                layout.remove_work()       # a run killed while it removed _work: finish that
             return "complete"
         layout.clean_temporaries()
         return "resume"
@@ -344,7 +346,7 @@ def finish(layout: Layout, identity: dict[str, Any], stats: dict[str, Any], *, k
     for folder in ("documents", "removals", "quarantine"):
         (layout.out / folder).mkdir()
     write_json(layout.run_manifest, {**identity, "thresher": __version__, "status": "complete",
-                                     "shards": stats["total"]["shards"]})
+                                     "shards": stats["total"]["shards"], "work_kept": keep_work})
     if not keep_work:
         layout.remove_work()
 

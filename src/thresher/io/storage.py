@@ -217,6 +217,10 @@ class Location:
             if not missing_ok:
                 raise
 
+    def clear(self) -> None:
+        """Delete everything in the folder, keeping the folder."""
+        self.fs.delete_dir_contents(self.path, missing_dir_ok=True)
+
     def rmtree(self) -> None:
         """Delete the folder and everything in it (nothing if it does not exist)."""
         if self.exists():

@@ -90,10 +90,16 @@ def _plots(stats: dict[str, Any], clusters: pa.Table | None, before: np.ndarray,
     return out, labels
 
 
+def _whole_work(manifest: dict[str, Any]) -> bool:
+    """Whether OUT/_work is whole: at the end of a run (before it is removed) or kept by
+    ``keep_work``. A finished run's _work is otherwise being removed, or half removed by a kill."""
+    return manifest.get("status") != "complete" or bool(manifest.get("work_kept"))
+
+
 def _input_tables(lay: Layout, manifest: dict[str, Any]) -> Iterator[pa.Table]:
-    """The run's documents as parsed: the ingest shards while OUT/_work exists (end of a run), else
+    """The run's documents as parsed: the ingest shards while OUT/_work is whole (end of a run), else
     the inputs re-read with the run's readers and shard boundaries."""
-    shards = (lay.work / "shards").glob("*.arrow")
+    shards = (lay.work / "shards").glob("*.arrow") if _whole_work(manifest) else []
     if shards:
         yield from (read_arrow(p) for p in shards)
         return
@@ -131,11 +137,11 @@ def _originals(lay: Layout, manifest: dict[str, Any], wanted: set[tuple[str, str
     return found, np.concatenate(lens).astype(np.int64) if lens else np.zeros(0, np.int64)
 
 
-def _lengths(lay: Layout, src_col: str) -> pa.Table:
+def _lengths(lay: Layout, manifest: dict[str, Any], src_col: str) -> pa.Table:
     """``source``, ``id``, ``after`` (null: dropped) and ``before`` of the run's documents, written by
     its last pass under OUT/_work. Once _work is gone (``thresher report``): the kept documents from
     OUT/documents, with ``before`` null (the caller re-reads the inputs for it)."""
-    files = (lay.work / "lengths").glob("*.arrow")
+    files = (lay.work / "lengths").glob("*.arrow") if _whole_work(manifest) else []
     if files:
         return pa.concat_tables([read_arrow(p) for p in files])
     parts = []
@@ -217,7 +223,7 @@ def build_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = Non
     clusters = read_parquet(clusters_path) if clusters_path.exists() else None
     src_col = manifest["config"]["output"]["source_column"]
 
-    lengths = _lengths(lay, src_col)
+    lengths = _lengths(lay, manifest, src_col)
     after = lengths.column("after").drop_null().to_numpy()
     keys = lengths.select(["source", "id"])
     rows_by_doc: dict[tuple[str, str], list[dict]] = defaultdict(list)
