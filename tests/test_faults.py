@@ -304,3 +304,91 @@ def test_a_second_run_on_the_same_out_is_refused_while_the_first_runs(tmp_path):
     (out / "stats.json").write_text("{}")
     run_exact([EXAMPLES], out, "--overwrite")             # --overwrite empties OUT and runs again
     assert orjson.loads((out / "stats.json").read_bytes())["total"]["docs_in"] > 0
+
+
+def test_a_read_only_install_and_home_still_compile_the_kernels(tmp_path):
+    """The package folder and $HOME mounted read-only (a private mount namespace: needs root and
+    unshare): numba's two cache places cannot be written, and thresher gives it a third."""
+    import shutil
+    import subprocess
+    import sys
+
+    import thresher
+
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs root and unshare(1) to mount folders read-only in a private namespace")
+    pkg, home, tmp = os.path.dirname(thresher.__file__), tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    out = tmp_path / "out"
+    script = (f"mount --bind {pkg} {pkg} && mount -o remount,bind,ro {pkg} && "
+              f"mount --bind {home} {home} && mount -o remount,bind,ro {home} && "
+              f"exec {sys.executable} -m thresher run {EXAMPLES} -o {out} -q --steps exact")
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", "NUMBA_CACHE_DIR")}
+    env.update(HOME=str(home), TMPDIR=str(tmp))
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"unshare -m is not allowed here: {probe.stderr.decode().strip()}")
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "cannot cache function" not in proc.stderr
+    assert (tmp / f"thresher-numba-{os.getuid()}").is_dir()
+    assert (out / "manifest.json").exists()
+
+
+def _verify_errors(out: Path) -> list[str]:
+    import thresher
+    return thresher.verify_output(out)["errors"]
+
+
+def test_verify_fails_on_every_kind_of_tampering(tmp_path):
+    import shutil
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "forum.jsonl").write_bytes((EXAMPLES / "forum.jsonl").read_bytes() + b"not json\n")
+    ref = tmp_path / "ref"
+    cli_ok("run", str(inp), "-o", str(ref), "-q", "--format", "jsonl", "--steps", "near_dup,exact,paragraphs", out=ref)
+    assert (ref / "clusters").exists() and (ref / "quarantine").exists()
+
+    def tampered(name: str, change) -> list[str]:
+        out = tmp_path / name
+        shutil.copytree(ref, out)
+        change(out)
+        return _verify_errors(out)
+
+    def first_doc(out: Path) -> Path:
+        return sorted((out / "documents").iterdir())[0]
+
+    def repeat_row(out: Path) -> None:
+        p = first_doc(out)
+        p.write_bytes(p.read_bytes() + p.read_bytes().splitlines(keepends=True)[0])
+    assert any("more than once" in e for e in tampered("dup_row", repeat_row))
+    assert any("quarantine" in e and "is missing" in e
+               for e in tampered("no_quarantine", lambda o: shutil.rmtree(o / "quarantine")))
+    assert any("clusters" in e and "is missing" in e
+               for e in tampered("no_clusters", lambda o: shutil.rmtree(o / "clusters")))
+
+    def rewrite_removals(out: Path, change) -> None:
+        p = sorted((out / "removals").iterdir())[0]
+        t = pq.read_table(p).to_pylist()
+        change(t)
+        pq.write_table(pa.Table.from_pylist(t, schema=pq.read_schema(p)), p)
+
+    def unknown_reason(rows):
+        rows[0]["reason"] = "because"
+    errors = tampered("reason", lambda o: rewrite_removals(o, unknown_reason))
+    assert any("reason 'because': a reason stats.json does not know" in e for e in errors)
+
+    def nowhere(rows):
+        r = next(r for r in rows if r["dup_of_id"] is not None)
+        r["dup_of_id"] = "no-such-document"
+    errors = tampered("twin", lambda o: rewrite_removals(o, nowhere))
+    assert any("'no-such-document', which is not in documents/" in e for e in errors)
+
+    def chars_out(out: Path) -> None:
+        stats = orjson.loads((out / "stats.json").read_bytes())
+        stats["total"]["chars_out"] += 1
+        (out / "stats.json").write_bytes(orjson.dumps(stats))
+    assert any("characters out" in e for e in tampered("chars", chars_out))
+    assert _verify_errors(ref) == []

@@ -5,6 +5,10 @@ every removed byte, why and what it duplicated.
     stats = thresher.run(["corpus/"], "out/", steps=["exact"], workers=4)
 """
 
+from ._numba_cache import use_writable_numba_cache
+
+use_writable_numba_cache()             # before any kernel module is imported
+
 from ._version import __version__
 from .api import load_config, run
 from .config import EngineConfig, InputConfig, OutputConfig, RunConfig

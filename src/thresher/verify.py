@@ -10,7 +10,7 @@ stats.json's document counts equal what OUT holds, and every twin is in the outp
 from __future__ import annotations
 
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 import orjson
@@ -19,7 +19,7 @@ from .configure import load_config
 from .documents import apply_removals, covers
 from .engine.layout import Layout, read_json, read_parquet
 from .engine.runner import read_run
-from .io.storage import Location
+from .io.storage import Location, display_path
 from .io.inputs import expand_inputs
 from .io.parse import parse_chunk
 from .io.readers import iter_chunks
@@ -54,6 +54,7 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
     errors: list[str] = []
     twins = _TwinCheck(order)
     counts = defaultdict(int)
+    by_reason: Counter[tuple[str, str]] = Counter()
     fmt = cfg.output.format
     shard_bytes = max(1, int(cfg.engine.shard_mb * 1_000_000))
 
@@ -67,12 +68,18 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
         sources = parsed.table.column("source").to_pylist()
         texts = parsed.table.column("text").to_pylist()
         counts["quarantined"] += len(parsed.quarantine)
+        _check_quarantine(lay, chunk.index, parsed.quarantine, err)
         rem = read_parquet(lay.removals(chunk.index)).to_pylist()
         doc_path = lay.documents(chunk.index, fmt)
-        kept = {(s, i): t for i, s, t in _read_documents(doc_path, cfg.output.source_column)} if doc_path.exists() else {}
+        listed = _read_documents(doc_path, cfg.output.source_column) if doc_path.exists() else []
+        kept = {(s, i): t for i, s, t in listed}
+        if len(kept) != len(listed):
+            err(f"{doc_path} holds a document more than once ({len(listed) - len(kept)} repeated rows)")
+        counts["chars_out"] += sum(map(len, kept.values()))
         rows = defaultdict(list)
         for r in rem:
             counts["removals"] += 1
+            by_reason[(r["step"], r["reason"])] += 1
             rows[(r["source"], r["doc_id"])].append(r)
             if r["step"] not in steps:
                 err(f"removal of {r['doc_id']!r} names step {r['step']!r}, not one of the run's steps")
@@ -100,9 +107,17 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
                     err(f"{source} {doc_id!r} is not in documents/ but its removals do not cover it")
         if len(kept) != sum(1 for k in zip(sources, ids) if k in kept):
             err(f"shard {chunk.index}: documents/ holds documents that are not in the input")
-    for e in twins.errors(_cluster_keepers(lay)):
+    keepers = _cluster_keepers(lay)
+    if keepers is None and by_reason and any(step == "near_dup" for step, _ in by_reason):
+        err(f"{lay.out / 'clusters'} is missing: near_dup removed documents, so it lists their clusters")
+    for e in twins.errors(keepers or []):
         err(e)
     stats = read_json(lay.stats)
+    for e in _check_reasons(stats, by_reason):
+        err(e)
+    if stats["total"].get("chars_out") != counts["chars_out"]:
+        err(f"stats.json says {stats['total'].get('chars_out')} characters out, documents/ holds "
+            f"{counts['chars_out']}")
     if stats["total"]["docs_out"] != counts["kept"]:
         err(f"stats.json says {stats['total']['docs_out']} documents out, documents/ holds {counts['kept']}")
     if stats["total"]["docs_in"] != counts["documents"]:
@@ -152,9 +167,39 @@ class _TwinCheck:
                 yield f"near-duplicate cluster kept document {keeper!r} is not in documents/"
 
 
-def _cluster_keepers(lay: Layout) -> list[str]:
+def _check_quarantine(lay: Layout, shard: int, expected: list[dict], err) -> None:
+    """OUT/quarantine of one shard holds exactly the records its input gives (file, line, kind)."""
+    path = lay.quarantine(shard)
+    want = [(display_path(q["file"]) if q.get("file") else None, q["line"], q["kind"]) for q in expected]
+    if not path.exists():
+        if want:
+            err(f"{path} is missing: shard {shard} has {len(want)} quarantine records ({want[0][2]}, ...)")
+        return
+    t = read_parquet(path, columns=["file", "line", "kind"])
+    got = list(zip(t.column("file").to_pylist(), t.column("line").to_pylist(), t.column("kind").to_pylist()))
+    if got != want:
+        i = next(i for i, (g, w) in enumerate(zip(got + [None], want + [None])) if g != w)
+        err(f"{path} holds {len(got)} quarantine records, the input gives {len(want)}; they differ from "
+            f"record {i + 1} on (OUT has {got[i] if i < len(got) else 'none'}, the input gives "
+            f"{want[i] if i < len(want) else 'none'})")
+
+
+def _check_reasons(stats: dict[str, Any], by_reason: Counter) -> list[str]:
+    """The removal rows by step and reason are the counts stats.json reports."""
+    said = Counter({(step, reason): v.get("rows", 0) for step, s in stats.get("steps", {}).items()
+                    for reason, v in (s.get("removals") or {}).items() if v.get("rows", 0)})
+    errors = []
+    for key in sorted(set(said) | set(by_reason)):
+        if said[key] != by_reason[key]:
+            step, reason = key
+            what = "a reason stats.json does not know" if not said[key] else f"stats.json says {said[key]}"
+            errors.append(f"removals/ has {by_reason[key]} rows of step {step!r}, reason {reason!r}: {what}")
+    return errors
+
+
+def _cluster_keepers(lay: Layout) -> list[str] | None:
     path = lay.out / "clusters" / "part-000000.parquet"
     if not path.exists():
-        return []
+        return None
     t = read_parquet(path, columns=["doc_id", "kept"])
     return [d for d, k in zip(t.column("doc_id").to_pylist(), t.column("kept").to_pylist()) if k]
