@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -392,3 +394,102 @@ def test_verify_fails_on_every_kind_of_tampering(tmp_path):
         (out / "stats.json").write_bytes(orjson.dumps(stats))
     assert any("characters out" in e for e in tampered("chars", chars_out))
     assert _verify_errors(ref) == []
+
+
+def test_a_damaged_work_file_is_found_on_resume_and_its_task_run_again(tmp_path):
+    """What a kill -9 before the last pass leaves (status running, the last phase not done), with a
+    shard of a finished ingest task deleted and a near_dup file of a finished phase changed: the
+    rerun finds both by their markers' sizes and checksums, runs those tasks again, and writes the
+    bytes of an undisturbed run. Stats cover the whole run."""
+    import shutil
+
+    from conftest import make_corpus, output_bytes
+
+    corpus = tmp_path / "c.jsonl"
+    make_corpus(corpus, docs=6000, copy_fraction=0.2)
+    cfg = tmp_path / "t.toml"
+    cfg.write_text('steps = ["near_dup", "exact", "paragraphs"]\n[engine]\nshard_mb = 0.2\n[output]\nkeep_work = true\n')
+    ref = tmp_path / "ref"
+    cli_ok("run", str(corpus), "-o", str(ref), "-c", str(cfg), "-q", "-w", "2", out=ref)
+    out = tmp_path / "out"
+    shutil.copytree(ref, out)
+    manifest = orjson.loads((out / "manifest.json").read_bytes())
+    (out / "manifest.json").write_bytes(orjson.dumps({**manifest, "status": "running"}))
+    last = sorted((out / "manifests").glob("pass*.json"))[-1].stem
+    (out / "manifests" / f"{last}.json").unlink()
+    shutil.rmtree(out / "_work" / "done" / last)
+    for d in ("documents", "removals", "quarantine", "clusters"):
+        shutil.rmtree(out / d, ignore_errors=True)
+    (out / "stats.json").unlink()
+    (out / "_work" / "shards" / "part-000001.arrow").unlink()
+    records = sorted((out / "_work" / "near_dup.records").rglob("*.*"))[0]
+    data = bytearray(records.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    records.write_bytes(bytes(data))
+    cli_ok("run", str(corpus), "-o", str(out), "-c", str(cfg), "-q", "-w", "2", out=out)
+    assert output_bytes(out) == output_bytes(ref)
+    stats = orjson.loads((out / "stats.json").read_bytes())
+    ref_stats = orjson.loads((ref / "stats.json").read_bytes())
+    assert stats["resumed"] is True
+    assert sorted(stats["repaired_files"]) == sorted([   # clusters/ is near_dup.reduce's, also redone
+        "_work/shards/part-000001.arrow", str(records.relative_to(out)), "clusters/part-000000.parquet"])
+    assert stats["total"]["docs_in"] == ref_stats["total"]["docs_in"] == 6000
+    assert {k: v for k, v in stats["total"].items() if "seconds" not in k and "mb_per_s" not in k} == \
+           {k: v for k, v in ref_stats["total"].items() if "seconds" not in k and "mb_per_s" not in k}
+    assert stats["phases"]["exact.reduce"]["earlier_process"] is True
+    assert last in stats["phases"] and "earlier_process" not in stats["phases"][last]
+    assert stats["total"]["wall_seconds"] > sum(v["wall_seconds"] for v in stats["phases"].values()
+                                                if v.get("earlier_process"))
+
+
+def _in_namespace(tmp_path: Path, script: str) -> subprocess.CompletedProcess:
+    """``script`` (sh) in a private mount namespace: needs root and unshare(1), else the test skips."""
+    import shutil
+
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs root and unshare(1) for a private mount namespace")
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"unshare -m is not allowed here: {probe.stderr.decode().strip()}")
+    return subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
+
+
+def test_a_full_disk_is_found_before_the_run_or_named_with_the_fix(tmp_path):
+    small = tmp_path / "small"
+    small.mkdir()
+    nocheck = tmp_path / "nocheck.toml"
+    nocheck.write_text("[engine]\ncheck_free_space = false\n")
+    run = f"{sys.executable} -m thresher run {EXAMPLES} -q -o {small}/out"
+    proc = _in_namespace(tmp_path, f"mount -t tmpfs -o size=300k tmpfs {small} && {run}; echo rc=$?; "
+                                   f"rm -rf {small}/out; {run} -c {nocheck}; echo rc=$?")
+    first, second = proc.stdout.split()
+    assert (first, second) == ("rc=2", "rc=1"), proc.stderr
+    errors = proc.stderr.splitlines()
+    assert errors[0].startswith(f"error: the disk of {small}/out has 0.3 MB free; this run needs about")
+    assert "check_free_space = false" in errors[0]
+    assert errors[1].startswith(f"error: cannot write {small}/out/") and "No space left on device" in errors[1]
+    assert "run the same command again: it resumes" in errors[1]
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_read_only_out_is_named_with_the_fix(tmp_path):
+    ro = tmp_path / "ro"
+    (ro / "out").mkdir(parents=True)
+    proc = _in_namespace(tmp_path, f"mount --bind {ro} {ro} && mount -o remount,bind,ro {ro} && "
+                                   f"{sys.executable} -m thresher run {EXAMPLES} -q -o {ro}/out; echo rc=$?; "
+                                   f"{sys.executable} -m thresher run {EXAMPLES} -q -o {ro}/new; echo rc=$?")
+    assert proc.stdout.split() == ["rc=1", "rc=2"], proc.stderr
+    errors = proc.stderr.splitlines()
+    assert f"cannot write {ro}/out/manifest.json" in errors[0] and "read-only filesystem" in errors[0]
+    assert errors[1].startswith(f"error: cannot use {ro}/new as the output folder")
+    assert "Read-only file system" in errors[1] and errors[1].endswith("choose another --output")
+
+
+def test_a_truncated_run_manifest_is_named_and_the_folder_kept(tmp_path):
+    out = tmp_path / "out"
+    run_exact([EXAMPLES], out)
+    (out / "manifest.json").write_bytes((out / "manifest.json").read_bytes()[:40])
+    for extra in ((), ("--overwrite",)):
+        proc = cli("run", str(EXAMPLES), "-o", str(out), "-q", *extra)
+        assert proc.returncode == 2 and "its manifest.json cannot be read" in proc.stderr
+        assert "delete the folder yourself" in proc.stderr and (out / "documents").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 import time
 from typing import Any
@@ -142,6 +143,26 @@ def _fail(exc: ThresherError) -> None:
     sys.exit(2 if isinstance(exc, (ConfigError, InputError, OutputError)) else 1)
 
 
+#: What to do about an operating-system error while a run reads or writes, by errno.
+_OS_FIX = {
+    errno.ENOSPC: "free disk space (or choose another --output), then run the same command again: it resumes",
+    errno.EDQUOT: "free space within your disk quota, then run the same command again: it resumes",
+    errno.EROFS: "OUT is on a read-only filesystem: choose another --output",
+    errno.EACCES: "thresher may not write there: fix the permissions or choose another --output",
+    errno.EPERM: "thresher may not write there: fix the permissions or choose another --output",
+}
+
+
+def _fail_os(exc: OSError) -> None:
+    """An OSError (disk full, read-only or unwritable OUT...) as one line naming the file and the fix,
+    exit 1; never a traceback."""
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    fix = _OS_FIX.get(exc.errno, "check the path and the disk, then run the same command again: it resumes")
+    err_console.print(Text.assemble(("error:", "bold red"), f" {exc.strerror or exc}{where}; {fix}"),
+                      highlight=False, soft_wrap=True)
+    sys.exit(1)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="thresher")
 def main() -> None:
@@ -187,6 +208,8 @@ def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet, engi
                                 progress=progress)
     except ThresherError as exc:
         _fail(exc)
+    except OSError as exc:
+        _fail_os(exc)
     nr = stats.get("input", {}).get("not_read") or {}
     if nr.get("files"):
         kinds = ", ".join(f"{n} {k}" for k, n in nr["by_suffix"].items())

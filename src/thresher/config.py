@@ -85,6 +85,9 @@ class EngineConfig:
     retain_memory: bool = option(
         True, "Keep memory freed by one shard for the next (glibc only; fewer page faults, 2-5% faster); "
         "each process keeps its peak memory until it exits.", affects_output=False)
+    check_free_space: bool = option(
+        True, "Before a new run, stop if OUT's disk has less free space than the run's estimate "
+        "(4.6x the decompressed input; compressed input counted as 4x its size).", affects_output=False)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,7 +29,8 @@ class OutputLock:
             out.mkdir()
             self.fd = os.open(out.path, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as exc:
-            raise OutputError(f"cannot use {out} as the output folder: {exc.strerror or exc}") from None
+            raise OutputError(f"cannot use {out} as the output folder ({exc.strerror or exc}); choose "
+                              f"another --output") from None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from typing import Any, Iterator, Protocol
+from typing import Any, Iterable, Iterator, Protocol
 
 import pyarrow as pa
 
@@ -21,7 +21,7 @@ from ..io.base import InputFile
 from ..io.readers import iter_chunks, read_ahead, reader_of
 from .. import registry
 from .executor import Executor
-from .layout import Layout, read_json, write_json
+from .layout import Layout, file_digest, read_json, write_json
 from ..io.storage import Location, location
 from .plan import Plan, schema_from_b64
 from .stats import merge_stats
@@ -65,6 +65,14 @@ def prepare_output(layout: Layout, identity: dict[str, Any], *, overwrite: bool)
         occupied = any(True for _ in out.iterdir())
     except OSError as exc:
         raise OutputError(f"cannot reach the output folder {out}: {exc}") from exc
+    if occupied and not _holds_a_run(layout) and manifest.exists():
+        try:
+            read_json(manifest)
+        except (OSError, ValueError) as exc:
+            raise OutputError(f"output folder {out} holds no thresher run it can read: its manifest.json "
+                              f"cannot be read ({exc}), so thresher neither resumes nor replaces it; if "
+                              f"it is a thresher run, delete "
+                              f"the folder yourself, else choose another --output") from None
     if occupied and not _holds_a_run(layout):
         raise OutputError(f"output folder {out} is not empty and holds no thresher run (no manifest.json "
                           f"that thresher wrote); choose an empty or new folder")
@@ -135,6 +143,10 @@ class Runner:
         self.layout = plan.layout
         self.config_hash = plan.config.hash()
         self.phase_walls: dict[str, float] = {}
+        #: Files of finished tasks found missing or changed on resume (their tasks were run again).
+        self.repaired: list[str] = []
+        #: Wall seconds of the phases an earlier process of this run finished.
+        self.earlier_walls: dict[str, float] = {}
 
     # -- manifests ---------------------------------------------------------------------------------
     def _manifest(self, phase: str) -> dict[str, Any] | None:
@@ -178,9 +190,38 @@ class Runner:
         self.phase_walls[phase] = time.perf_counter() - t0
         return count
 
+    def _damaged(self, phase: str, tasks: Iterable[str]) -> bool:
+        """Whether a file that a finished task of ``phase`` wrote is missing or changed (size or
+        XXH3-64 differ from its marker); each such task's marker is removed, so the task runs again.
+        Tasks are deterministic: a task run again writes the same bytes for the phases after it."""
+        lay, damaged = self.layout, False
+        for task in tasks:
+            marker = lay.marker(phase, task)
+            if not marker.exists():
+                continue
+            for rel, size, digest in read_json(marker).get("files", []):
+                path = lay.out / rel
+                try:
+                    ok = path.exists() and path.info().size == size and file_digest(path) == (size, digest)
+                except OSError:
+                    ok = False
+                if not ok:
+                    self.repaired.append(rel)
+                    marker.unlink(missing_ok=True)
+                    damaged = True
+                    break
+        return damaged
+
+    def _phase_done(self, phase: str, tasks: Iterable[str]) -> bool:
+        m = self._manifest(phase)
+        done = bool(m and m.get("complete")) and not self._damaged(phase, tasks)
+        if done:
+            self.earlier_walls[phase] = m.get("wall_seconds", 0.0)
+        return done
+
     def ingest(self) -> int:
         m = self._manifest("ingest")
-        if m and m.get("complete"):
+        if m and self._phase_done("ingest", map(self.layout.part, range(m.get("shards", 0)))):
             self._check_previous("ingest", None)
             return m["shards"]
         lay = self.layout
@@ -190,7 +231,8 @@ class Runner:
         def todo() -> Iterator[Any]:
             for chunk in read_ahead(iter_chunks(self.files, shard_bytes=shard_bytes, cfg=self.plan.config.input)):
                 seen["n"] = chunk.index + 1
-                if lay.marker("ingest", lay.part(chunk.index)).exists():
+                part = lay.part(chunk.index)
+                if lay.marker("ingest", part).exists() and not self._damaged("ingest", [part]):
                     self.progress.advance(nbytes=chunk.nbytes)
                     continue
                 yield (self.plan, chunk)
@@ -234,8 +276,9 @@ class Runner:
         ctx = StepContext(self.plan, step, shards)
         for p in ctx.step.phases(ctx, map_results):
             phase = f"{step}.{p.name}"
-            if not ((m := self._manifest(phase)) and m.get("complete")):
+            if not self._phase_done(phase, [t.name for t in p.tasks]):
                 self._check_previous(previous, shards)
+                self._damaged(phase, [t.name for t in p.tasks])
                 todo = [(phase, ctx, t) for t in p.tasks if not lay.marker(phase, t.name).exists()]
                 self._run_tasks(phase, reduce_phase_task, iter(todo), total=len(todo), total_bytes=None)
                 self._write_manifest(phase, shards=shards, previous=previous, step=step,
@@ -245,10 +288,11 @@ class Runner:
 
     def run_pass(self, k: int, previous: str, shards: int) -> None:
         phase = self.plan.phase_of_pass(k)
-        if (m := self._manifest(phase)) and m.get("complete"):
+        if self._phase_done(phase, map(self.layout.part, range(shards))):
             return
         self._check_previous(previous, shards)
         lay = self.layout
+        self._damaged(phase, map(lay.part, range(shards)))
         todo = [(self.plan, k, n) for n in range(shards) if not lay.marker(phase, lay.part(n)).exists()]
         self._run_tasks(phase, pass_task, iter(todo), total=len(todo), total_bytes=None)
         g = self.plan.segments[k - 1].global_ if k - 1 < len(self.plan.segments) else None
@@ -293,6 +337,7 @@ class Runner:
         inp["seconds"] = round(inp.get("seconds", 0.0), 3)
         workers = self.executor.workers
         mb = inp.get("bytes", 0) / 1e6
+        wall += sum(self.earlier_walls.values())   # a phase a killed process left half done: its part is not known
         return {
             "thresher": __version__,
             "config_hash": self.config_hash,
@@ -300,7 +345,9 @@ class Runner:
             "input": {"files": len(self.files), "file_bytes": sum(f.size for f in self.files), **inp},
             "steps": {n: steps[n] for n in plan.steps},
             "output": output,
-            "phases": {p: {"wall_seconds": round(w, 3)} for p, w in self.phase_walls.items()},
+            "phases": {**{p: {"wall_seconds": w, "earlier_process": True} for p, w in self.earlier_walls.items()},
+                       **{p: {"wall_seconds": round(w, 3)} for p, w in self.phase_walls.items()}},
+            "repaired_files": self.repaired,
             "total": {
                 "docs_in": inp.get("docs", 0), "docs_out": output.get("docs", 0),
                 "chars_in": inp.get("chars", 0), "chars_out": output.get("chars", 0),

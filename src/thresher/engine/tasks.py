@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from ..documents import REMOVAL_SCHEMA, row_of
 from ..io.parse import FIELD_PREFIX, parse_chunk, quarantine_table
 from ..io.base import Chunk
-from .layout import atomic_write, read_arrow, write_arrow, write_json, write_parquet
+from .layout import atomic_write, read_arrow, recording_writes, write_arrow, write_json, write_parquet
 from .plan import DUP_COUNT, Plan, schema_to_b64
 from ..steps.global_step import Task
 from .context import StepContext, read_decisions, read_twins
@@ -169,6 +169,13 @@ def _write_output(plan: Plan, st: ShardState) -> None:
 def ingest_task(arg: tuple[Plan, Chunk]) -> dict[str, Any]:
     """Parse one chunk into shard ``chunk.index``, quarantine what cannot be read, run pass 0."""
     plan, chunk = arg
+    with recording_writes() as files:
+        result = _ingest(plan, chunk)
+    write_json(plan.layout.marker("ingest", plan.layout.part(chunk.index)), {**result, "files": files})
+    return result
+
+
+def _ingest(plan: Plan, chunk: Chunk) -> dict[str, Any]:
     lay, cfg = plan.layout, plan.config
     t0 = time.perf_counter()
     parsed = parse_chunk(chunk, cfg.input, source_column=cfg.output.source_column)
@@ -188,7 +195,6 @@ def ingest_task(arg: tuple[Plan, Chunk]) -> dict[str, Any]:
                   "quarantined": dict(Counter(q["kind"] for q in parsed.quarantine))},
         "schema": schema_to_b64(fields), "json_fields": parsed.json_fields,
     })
-    write_json(lay.marker("ingest", lay.part(chunk.index)), result)
     return result
 
 
@@ -196,17 +202,19 @@ def pass_task(arg: tuple[Plan, int, int]) -> dict[str, Any]:
     """Pass ``k`` over shard ``n``."""
     plan, k, n = arg
     lay = plan.layout
-    st = ShardState(n, read_arrow(lay.shard(n)), read_arrow(lay.state(k - 1, n)))
-    if (labels := lay.labels(k - 1, n)).exists():
-        st.load_labels(read_arrow(labels))
-    result = _run_pass(plan, k, st)
-    write_json(lay.marker(plan.phase_of_pass(k), lay.part(n)), result)
+    with recording_writes() as files:
+        st = ShardState(n, read_arrow(lay.shard(n)), read_arrow(lay.state(k - 1, n)))
+        if (labels := lay.labels(k - 1, n)).exists():
+            st.load_labels(read_arrow(labels))
+        result = _run_pass(plan, k, st)
+    write_json(lay.marker(plan.phase_of_pass(k), lay.part(n)), {**result, "files": files})
     return result
 
 
 def reduce_phase_task(arg: tuple[str, StepContext, Task]) -> dict[str, Any]:
     """Run one task of a global step's reduce phase, then write its completion marker."""
     phase, ctx, task = arg
-    result = task.fn(ctx, task.arg)
-    write_json(ctx.plan.layout.marker(phase, task.name), result)
+    with recording_writes() as files:
+        result = task.fn(ctx, task.arg)
+    write_json(ctx.plan.layout.marker(phase, task.name), {**result, "files": files})
     return result
