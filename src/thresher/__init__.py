@@ -5,9 +5,9 @@ every removed byte, why and what it duplicated.
     stats = thresher.run(["corpus/"], "out/", steps=["exact"], workers=4)
 """
 
-from ._numba_cache import use_writable_numba_cache
+from ._numba_cache import use_writable_numba_cache as _use_writable_numba_cache
 
-use_writable_numba_cache()             # before any kernel module is imported
+_use_writable_numba_cache()            # before any kernel module is imported
 
 from ._version import __version__
 from .api import load_config, run
