@@ -91,9 +91,9 @@ def _run_locked(layout: Layout, identity: dict[str, Any], cfg: RunConfig, step_n
     return stats
 
 
-#: Decompressed bytes per byte of a compressed input file, for the free-space estimate (web text:
-#: 4.0x for webdocs' .jsonl.zst). Parquet is counted as 3x.
-INFLATION = {"gz": 4.0, "zst": 4.0}
+#: Decompressed bytes per byte of an input file, by compression or format, for the free-space
+#: estimate (web text: 4.0x for webdocs' .jsonl.zst); any other file counts its size.
+INFLATION = {"gz": 4.0, "zst": 4.0, "parquet": 3.0}
 #: Disk a run needs per decompressed input byte: OUT/_work peaks at 3.6x (webdocs, every default
 #: step), and the outputs hold at most the input once more.
 DISK_PER_BYTE = 4.6
@@ -105,8 +105,7 @@ def check_free_space(layout: Layout, files: list[InputFile]) -> None:
     """An OutputError before any work if OUT's disk is short of the run's estimated need."""
     if not layout.out.is_local:
         return                       # an object store has no free-space figure
-    data = sum(f.size * (3.0 if f.kind == "parquet" else INFLATION.get(f.compression or "", 1.0))
-               for f in files)
+    data = sum(f.size * INFLATION.get(f.compression or f.kind, 1.0) for f in files)
     need = int(DISK_PER_BYTE * data) + FIXED_DISK
     free = shutil.disk_usage(layout.out.path).free
     if free < need:

@@ -65,15 +65,16 @@ def prepare_output(layout: Layout, identity: dict[str, Any], *, overwrite: bool)
         occupied = any(True for _ in out.iterdir())
     except OSError as exc:
         raise OutputError(f"cannot reach the output folder {out}: {exc}") from exc
-    if occupied and not _holds_a_run(layout) and manifest.exists():
+    holds = occupied and _holds_a_run(layout)
+    if occupied and not holds and manifest.exists():
         try:
             read_json(manifest)
         except (OSError, ValueError) as exc:
             raise OutputError(f"output folder {out} holds no thresher run it can read: its manifest.json "
                               f"cannot be read ({exc}), so thresher neither resumes nor replaces it; if "
-                              f"it is a thresher run, delete "
-                              f"the folder yourself, else choose another --output") from None
-    if occupied and not _holds_a_run(layout):
+                              f"it is a thresher run, delete the folder yourself, else choose another "
+                              f"--output") from None
+    if occupied and not holds:
         raise OutputError(f"output folder {out} is not empty and holds no thresher run (no manifest.json "
                           f"that thresher wrote); choose an empty or new folder")
     if overwrite and occupied:
@@ -104,10 +105,10 @@ def _holds_a_run(layout: Layout) -> bool:
     """Whether OUT's manifest.json is one thresher wrote: only such a folder is ever resumed or, with
     ``--overwrite``, deleted. A user's folder that happens to hold a manifest.json is neither."""
     try:
-        m = read_json(layout.run_manifest) if layout.run_manifest.exists() else None
-    except (OSError, ValueError):
+        read_run(layout)
+        return True
+    except OutputError:
         return False
-    return _is_run_manifest(m)
 
 
 def read_run(layout: Layout) -> dict[str, Any]:
@@ -201,8 +202,8 @@ class Runner:
                 continue
             for rel, size, digest in read_json(marker).get("files", []):
                 path = lay.out / rel
-                try:
-                    ok = path.exists() and path.info().size == size and file_digest(path) == (size, digest)
+                try:       # a missing file has no size; the digest is read only when the size agrees
+                    ok = path.info().size == size and file_digest(path) == (size, digest)
                 except OSError:
                     ok = False
                 if not ok:
@@ -213,8 +214,11 @@ class Runner:
         return damaged
 
     def _phase_done(self, phase: str, tasks: Iterable[str]) -> bool:
+        """Whether ``phase`` is complete with every file intact; the markers of its damaged tasks,
+        finished or not, are removed either way (:meth:`_damaged`)."""
         m = self._manifest(phase)
-        done = bool(m and m.get("complete")) and not self._damaged(phase, tasks)
+        damaged = self._damaged(phase, tasks)
+        done = bool(m and m.get("complete")) and not damaged
         if done:
             self.earlier_walls[phase] = m.get("wall_seconds", 0.0)
         return done
@@ -278,7 +282,6 @@ class Runner:
             phase = f"{step}.{p.name}"
             if not self._phase_done(phase, [t.name for t in p.tasks]):
                 self._check_previous(previous, shards)
-                self._damaged(phase, [t.name for t in p.tasks])
                 todo = [(phase, ctx, t) for t in p.tasks if not lay.marker(phase, t.name).exists()]
                 self._run_tasks(phase, reduce_phase_task, iter(todo), total=len(todo), total_bytes=None)
                 self._write_manifest(phase, shards=shards, previous=previous, step=step,
@@ -292,7 +295,6 @@ class Runner:
             return
         self._check_previous(previous, shards)
         lay = self.layout
-        self._damaged(phase, map(lay.part, range(shards)))
         todo = [(self.plan, k, n) for n in range(shards) if not lay.marker(phase, lay.part(n)).exists()]
         self._run_tasks(phase, pass_task, iter(todo), total=len(todo), total_bytes=None)
         g = self.plan.segments[k - 1].global_ if k - 1 < len(self.plan.segments) else None
