@@ -10,7 +10,9 @@ reference, and ``thresher verify`` is run. The phase each kill landed in (the ne
 counted, so the report shows which phases the trials covered.
 
 Corpus: the bundled examples, the two seeds and the first ``--mb`` MB of webdocs (whole lines) when
-``../shared`` is present; the examples alone otherwise.
+``../shared`` is present; the examples alone otherwise. Every 97th webdocs line takes the id of a line a
+third of the way before it, and shards are ``--shard-mb`` MB, so the cross-shard id check (the phase
+``ids`` and the ingest it makes run again) is killed too.
 
 Usage: python benchmarks/faults.py [--trials 20] [--kills 2] [--mb 4] [--seed 0]
 Prints trials, identical, failed; writes benchmarks/results/faults.json.
@@ -42,15 +44,20 @@ def corpus(folder: Path, mb: float) -> list[str]:
         import zstandard
         with open(webdocs, "rb") as fh:
             data = zstandard.ZstdDecompressor().stream_reader(fh).read(int(mb * 1e6))
+        lines = data[: data.rfind(b"\n") + 1].splitlines(keepends=True)
+        for i in range(97, len(lines), 97):        # ids repeated across shards: quarantined duplicate_id
+            rec = json.loads(lines[i])
+            rec["id"] = json.loads(lines[i // 3])["id"]
+            lines[i] = json.dumps(rec).encode() + b"\n"
         path = folder / "webdocs_head.jsonl"
-        path.write_bytes(data[: data.rfind(b"\n") + 1])
+        path.write_bytes(b"".join(lines))
         inputs.append(str(path))
     return inputs
 
 
-def command(inputs: list[str], out: Path, workers: int, fmt: str) -> list[str]:
+def command(inputs: list[str], out: Path, workers: int, fmt: str, config: Path) -> list[str]:
     return [sys.executable, "-m", "thresher", "run", *inputs, "-o", str(out), "-w", str(workers),
-            "--format", fmt, "-q"]
+            "--format", fmt, "--config", str(config), "-q"]
 
 
 def output_bytes(out: Path) -> dict[str, bytes]:
@@ -89,6 +96,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=20, help="trials per setting")
     ap.add_argument("--kills", type=int, default=2, help="kills per trial before it may finish")
     ap.add_argument("--mb", type=float, default=4.0, help="MB of webdocs in the corpus")
+    ap.add_argument("--shard-mb", type=float, default=1.0, help="[engine] shard_mb of the runs")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     rng = random.Random(args.seed)
@@ -96,11 +104,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="thresher-faults-") as tmp:
         tmp = Path(tmp)
         inputs = corpus(tmp, args.mb)
+        config = tmp / "faults.toml"
+        config.write_text(f"[engine]\nshard_mb = {args.shard_mb}\n")
         for workers in (1, 2):
             for fmt in ("parquet", "jsonl"):
                 ref = tmp / f"ref-{workers}-{fmt}"
                 t0 = time.perf_counter()
-                subprocess.run(command(inputs, ref, workers, fmt), cwd=ROOT, check=True,
+                subprocess.run(command(inputs, ref, workers, fmt, config), cwd=ROOT, check=True,
                                stderr=subprocess.DEVNULL)
                 wall = time.perf_counter() - t0
                 want = output_bytes(ref)
@@ -108,7 +118,7 @@ def main() -> None:
                            "trials": 0, "identical": 0, "failed": []}
                 for i in range(args.trials):
                     out = tmp / f"t-{workers}-{fmt}-{i}"
-                    cmd = command(inputs, out, workers, fmt)
+                    cmd = command(inputs, out, workers, fmt, config)
                     phases, code = trial(cmd, out, wall, args.kills, rng)
                     results["kills"] += len(phases)
                     results["phases"].update(phases)

@@ -132,6 +132,41 @@ def test_ids_are_unique_per_file_and_integers_stay_exact(tmp_path):
     assert {d["source"].rsplit("/", 1)[1] for d in docs if d["id"] == "a"} == {"ids.jsonl", "other.jsonl"}
 
 
+def test_ids_are_unique_across_the_shards_of_one_file(tmp_path):
+    """A file longer than a shard: an id repeated in a later shard is quarantined as in one shard,
+    and a run with small shards writes the same documents and removals as one with a single shard."""
+    rng = __import__("random").Random(5)
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+    lines = [{"id": f"d{i}", "text": " ".join(rng.choice(words) for _ in range(60))} for i in range(400)]
+    for at, like in ((150, 3), (260, 3), (399, 120)):      # later shards repeat ids of earlier ones
+        lines[at]["id"] = lines[like]["id"]
+    lines[300]["id"] = 7                                  # 7 and "7" are one id
+    lines[310]["id"] = "7"
+    f = tmp_path / "big.jsonl"
+    f.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in lines))
+    results = {}
+    for shard_mb in (0.005, 16):
+        cfg = tmp_path / f"s{shard_mb}.toml"
+        cfg.write_text(f"[engine]\nshard_mb = {shard_mb}\n")
+        out = tmp_path / f"out{shard_mb}"
+        cli_ok("run", str(f), "--output", str(out), "-q", "--config", str(cfg), out=out)
+        stats = orjson.loads((out / "stats.json").read_bytes())
+        results[shard_mb] = (quarantine(out), output_bytes_of(out), stats["input"]["quarantined"])
+    small, whole = results[0.005], results[16]
+    assert orjson.loads((tmp_path / "out0.005" / "stats.json").read_bytes())["total"]["shards"] > 10
+    assert small[0] == whole[0] == [("big.jsonl", 151, "duplicate_id"), ("big.jsonl", 261, "duplicate_id"),
+                                    ("big.jsonl", 311, "duplicate_id"), ("big.jsonl", 400, "duplicate_id")]
+    q = {r["line"]: r["error"] for r in pq.read_table(tmp_path / "out0.005" / "quarantine").to_pylist()}
+    assert "the id of line 4 " in q[151] and "the id of line 121 " in q[400] and "line 301" in q[311]
+    assert small[1] == whole[1] and small[2] == whole[2] == {"duplicate_id": 4}
+
+
+def output_bytes_of(out: Path) -> tuple[list, list]:
+    docs = pq.read_table(out / "documents", columns=["id", "text"]).to_pylist()
+    removals = pq.read_table(out / "removals").drop_columns(["source"]).to_pylist()
+    return sorted((d["id"], d["text"]) for d in docs), sorted(map(str, removals))
+
+
 def test_links_are_followed_and_broken_ones_are_quarantined(tmp_path):
     real, inp = tmp_path / "real", tmp_path / "in"
     real.mkdir()

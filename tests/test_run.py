@@ -35,7 +35,7 @@ def test_seeds_cli(tmp_path):
     s = stats["steps"]["exact"]
     assert s["chars_in"] == s["chars_out"] == stats["input"]["chars"]
     assert sorted(p.name for p in (out / "manifests").iterdir()) == [
-        "exact.reduce.json", "ingest.json", "pass1.json"]
+        "exact.reduce.json", "ids.json", "ingest.json", "pass1.json"]
     assert not (out / "_work").exists()
 
 
@@ -376,7 +376,7 @@ def test_progress_without_a_terminal_is_plain_lines(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = [line.split(" ", 1)[1] for line in proc.stderr.splitlines() if line.strip()]
     phases = [line.split(":")[0] for line in lines]
-    assert phases == ["phase ingest", "phase ingest", "phase exact.reduce", "phase exact.reduce",
+    assert phases == ["phase ingest", "phase ingest", "phase ids", "phase ids", "phase exact.reduce", "phase exact.reduce",
                       "phase pass1", "phase pass1"]
     assert lines[0].startswith("phase ingest: started (") and "done in" in lines[1]
     assert "5 docs" in lines[1] and "MB/s" in lines[1]

@@ -38,6 +38,18 @@ def _read_documents(path: Location, source_column: str) -> list[tuple[str, str, 
     return out
 
 
+def _later_claims(claims, first_lines: dict[tuple[int, int], int | None]) -> dict[int, int | None]:
+    """The claims of a chunk whose id an earlier chunk of the same file holds (as the run's phase
+    ``ids`` finds them), recording the others' lines in ``first_lines``."""
+    rejects = {}
+    for hi, lo, claim, line in zip(*(claims.column(c).to_pylist() for c in ("hi", "lo", "claim", "line"))):
+        if (hi, lo) in first_lines:
+            rejects[claim] = first_lines[hi, lo]
+        else:
+            first_lines[hi, lo] = line
+    return rejects
+
+
 def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[str, Any]:
     """Verify OUT; returns ``{"documents", "kept", "dropped", "removals", "errors": [...]}``."""
 
@@ -62,8 +74,13 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
         if len(errors) < max_errors:
             errors.append(msg)
 
+    first_lines: dict[tuple[int, int], int | None] = {}     # ids of the file that chunks continue
     for chunk in iter_chunks(files, shard_bytes=shard_bytes, cfg=cfg.input):
+        if chunk.first_line <= 1 and chunk.byte_offset == 0:    # continues no file
+            first_lines.clear()
         parsed = parse_chunk(chunk, cfg.input, source_column=cfg.output.source_column)
+        if rejects := _later_claims(parsed.ids, first_lines):
+            parsed = parse_chunk(chunk, cfg.input, source_column=cfg.output.source_column, rejects=rejects)
         ids = parsed.table.column("id").to_pylist()
         sources = parsed.table.column("source").to_pylist()
         texts = parsed.table.column("text").to_pylist()

@@ -21,12 +21,13 @@ from ..io.base import InputFile
 from ..io.readers import iter_chunks, read_ahead, reader_of
 from .. import registry
 from .executor import Executor
+from . import ids
 from .layout import Layout, file_digest, read_json, write_json
 from ..io.storage import Location, location
 from .plan import Plan, schema_from_b64
 from .stats import merge_stats
 from .context import StepContext
-from .tasks import ingest_task, pass_task, reduce_phase_task
+from .tasks import ids_task, ingest_task, pass_task, reduce_phase_task
 
 #: Input bytes per hash partition when ``[engine] partitions = 0``.
 BYTES_PER_PARTITION = 4 << 30
@@ -200,7 +201,8 @@ class Runner:
             marker = lay.marker(phase, task)
             if not marker.exists():
                 continue
-            for rel, size, digest in read_json(marker).get("files", []):
+            files = read_json(marker).get("files", [])
+            for rel, size, digest in files:
                 path = lay.out / rel
                 try:       # a missing file has no size; the digest is read only when the size agrees
                     ok = path.info().size == size and file_digest(path) == (size, digest)
@@ -208,10 +210,17 @@ class Runner:
                     ok = False
                 if not ok:
                     self.repaired.append(rel)
-                    marker.unlink(missing_ok=True)
+                    self._undo(marker, files)
                     damaged = True
                     break
         return damaged
+
+    def _undo(self, marker: Location, files: list[list[Any]]) -> None:
+        """Remove what a finished task wrote, then its marker, so that the task runs again from
+        nothing: a file it would no longer write (e.g. a partition it has no rows for) must not stay."""
+        for rel, _size, _digest in files:
+            (self.layout.out / rel).unlink(missing_ok=True)
+        marker.unlink(missing_ok=True)
 
     def _phase_done(self, phase: str, tasks: Iterable[str]) -> bool:
         """Whether ``phase`` is complete with every file intact; the markers of its damaged tasks,
@@ -228,27 +237,59 @@ class Runner:
         if m and self._phase_done("ingest", map(self.layout.part, range(m.get("shards", 0)))):
             self._check_previous("ingest", None)
             return m["shards"]
+        shards = self._ingest_chunks("ingest")
+        self._write_manifest("ingest", shards=shards, previous=None, step=None,
+                             wall=self.phase_walls["ingest"], tasks=shards)
+        return shards
+
+    def _ingest_chunks(self, phase: str, only: set[int] | None = None) -> int:
+        """Run ingest on every chunk without an intact marker (of ``only``, when given); returns the
+        number of chunks. Once the phase ``ids`` is complete, ingest quarantines its rejects."""
         lay = self.layout
         shard_bytes = max(1, int(self.plan.config.engine.shard_mb * 1_000_000))
+        ids_checked = bool((m := self._manifest(ids.PHASE)) and m.get("complete"))
         seen = {"n": 0}
 
         def todo() -> Iterator[Any]:
             for chunk in read_ahead(iter_chunks(self.files, shard_bytes=shard_bytes, cfg=self.plan.config.input)):
                 seen["n"] = chunk.index + 1
                 part = lay.part(chunk.index)
-                if lay.marker("ingest", part).exists() and not self._damaged("ingest", [part]):
+                if (only is not None and chunk.index not in only) or (
+                        lay.marker("ingest", part).exists() and not self._damaged("ingest", [part])):
                     self.progress.advance(nbytes=chunk.nbytes)
                     continue
-                yield (self.plan, chunk)
+                yield (self.plan, chunk, ids_checked)
 
         # an ETA needs the bytes to come: known for plain text and JSONL, not for compressed or Parquet
         plain = all(reader_of(f.kind).sized(f) for f in self.files)
         total_bytes = sum(f.size for f in self.files) if plain else None
-        self._run_tasks("ingest", ingest_task, todo(), total=None, total_bytes=total_bytes)
-        shards = seen["n"]
-        self._write_manifest("ingest", shards=shards, previous=None, step=None,
-                             wall=self.phase_walls["ingest"], tasks=shards)
-        return shards
+        self._run_tasks(phase, ingest_task, todo(), total=None, total_bytes=total_bytes)
+        return seen["n"]
+
+    def unique_ids(self, shards: int) -> None:
+        """The phase ``ids`` (:mod:`.ids`), then ingest again of every shard whose marker does not
+        show its rejects quarantined."""
+        lay, parts = self.layout, range(self.plan.partitions)
+        names = [ids.task_name(p) for p in parts]
+        if not self._phase_done(ids.PHASE, names):
+            self._check_previous("ingest", shards)
+            todo = [(self.plan, p) for p, t in zip(parts, names) if not lay.marker(ids.PHASE, t).exists()]
+            self._run_tasks(ids.PHASE, ids_task, iter(todo), total=len(todo), total_bytes=None)
+            self._write_manifest(ids.PHASE, shards=shards, previous="ingest", step=None,
+                                 wall=self.phase_walls[ids.PHASE], tasks=len(names))
+        rejects: dict[int, int] = {}
+        for t in names:
+            for n, c in read_json(lay.marker(ids.PHASE, t)).get("rejects", {}).items():
+                rejects[int(n)] = rejects.get(int(n), 0) + c
+        redo = set()
+        for n, count in sorted(rejects.items()):
+            marker = lay.marker("ingest", lay.part(n))
+            done = read_json(marker) if marker.exists() else {}
+            if done.get("id_rejects", 0) != count:
+                self._undo(marker, done.get("files", []))
+                redo.add(n)
+        if redo:
+            self._ingest_chunks("ids.reingest", redo)
 
     def unify_fields(self, shards: int) -> Plan:
         """Every shard's carried-field schema, unified (types promoted; unmergeable → JSON text)."""
@@ -303,6 +344,7 @@ class Runner:
 
     def run(self) -> int:
         shards = self.ingest()
+        self.unique_ids(shards)
         self.plan = self.unify_fields(shards)
         previous = "ingest"
         for k in range(1, self.plan.last_pass + 1):

@@ -17,6 +17,7 @@ from ..documents import REMOVAL_SCHEMA, row_of
 from ..io.parse import FIELD_PREFIX, parse_chunk, quarantine_table
 from ..io.base import Chunk
 from .layout import atomic_write, read_arrow, recording_writes, write_arrow, write_json, write_parquet
+from . import ids
 from .plan import DUP_COUNT, Plan, schema_to_b64
 from ..steps.global_step import Task
 from .context import StepContext, read_decisions, read_twins
@@ -166,19 +167,21 @@ def _write_output(plan: Plan, st: ShardState) -> None:
 
 # -- the tasks ---------------------------------------------------------------------------------------
 
-def ingest_task(arg: tuple[Plan, Chunk]) -> dict[str, Any]:
-    """Parse one chunk into shard ``chunk.index``, quarantine what cannot be read, run pass 0."""
-    plan, chunk = arg
+def ingest_task(arg: tuple[Plan, Chunk, bool]) -> dict[str, Any]:
+    """Parse one chunk into shard ``chunk.index``, quarantine what cannot be read, run pass 0.
+    ``ids_checked``: the phase ``ids`` is done, so its rejects for this shard are quarantined too."""
+    plan, chunk, ids_checked = arg
     with recording_writes() as files:
-        result = _ingest(plan, chunk)
+        result = _ingest(plan, chunk, ids.read_rejects(plan, chunk.index) if ids_checked else {})
     write_json(plan.layout.marker("ingest", plan.layout.part(chunk.index)), {**result, "files": files})
     return result
 
 
-def _ingest(plan: Plan, chunk: Chunk) -> dict[str, Any]:
+def _ingest(plan: Plan, chunk: Chunk, rejects: dict[int, int | None]) -> dict[str, Any]:
     lay, cfg = plan.layout, plan.config
     t0 = time.perf_counter()
-    parsed = parse_chunk(chunk, cfg.input, source_column=cfg.output.source_column)
+    parsed = parse_chunk(chunk, cfg.input, source_column=cfg.output.source_column, rejects=rejects)
+    ids.write_claims(plan, chunk.index, parsed.ids)
     if parsed.quarantine:
         write_parquet(lay.quarantine(chunk.index), quarantine_table(parsed.quarantine),
                       compression=cfg.output.compression)
@@ -193,7 +196,7 @@ def _ingest(plan: Plan, chunk: Chunk) -> dict[str, Any]:
         "input": {"bytes": parsed.nbytes, "docs": parsed.table.num_rows,
                   "chars": int(st.orig_len.sum()), "seconds": parse_seconds,
                   "quarantined": dict(Counter(q["kind"] for q in parsed.quarantine))},
-        "schema": schema_to_b64(fields), "json_fields": parsed.json_fields,
+        "schema": schema_to_b64(fields), "json_fields": parsed.json_fields, "id_rejects": len(rejects),
     })
     return result
 
@@ -208,6 +211,15 @@ def pass_task(arg: tuple[Plan, int, int]) -> dict[str, Any]:
             st.load_labels(read_arrow(labels))
         result = _run_pass(plan, k, st)
     write_json(lay.marker(plan.phase_of_pass(k), lay.part(n)), {**result, "files": files})
+    return result
+
+
+def ids_task(arg: tuple[Plan, int]) -> dict[str, Any]:
+    """Partition ``p`` of the cross-shard id check (:mod:`.ids`)."""
+    plan, p = arg
+    with recording_writes() as files:
+        result = ids.resolve(plan, p)
+    write_json(plan.layout.marker(ids.PHASE, ids.task_name(p)), {**result, "files": files})
     return result
 
 

@@ -37,7 +37,8 @@ class InputFile:
 class Chunk:
     """The work of one ingest task: ``payload`` is the reader's own (picklable: it travels to a
     worker); ``first_line`` and ``byte_offset`` say where in ``file`` it starts, ``nbytes`` how many
-    input bytes it holds, ``errors`` quarantine rows found while cutting it."""
+    input bytes it holds, ``errors`` quarantine rows found while cutting it. A chunk that continues a
+    file an earlier chunk began has ``first_line > 1`` or ``byte_offset > 0``."""
 
     index: int
     kind: str

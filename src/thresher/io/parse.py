@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..config import InputConfig
 from ..documents import QUARANTINE_SCHEMA, doc_key
@@ -23,6 +24,7 @@ from .base import Chunk
 from .jsontext import json_text
 from .readers import reader_of
 from .storage import display_path
+from ..text.normalize import fingerprints
 
 FIELD_PREFIX = "field."
 
@@ -33,6 +35,9 @@ class Parsed:
     quarantine: list[dict]
     json_fields: list[str] = field(default_factory=list)
     nbytes: int = 0   # bytes of (decompressed) input read
+    #: One row per id claim (:attr:`DocumentSink.claims`): ``hi, lo`` (XXH3-128 of source and id),
+    #: ``claim``, ``line``; the cross-shard id check (:mod:`thresher.engine.ids`) reads them.
+    ids: pa.Table | None = None
 
 
 def string_array(values: list[str]) -> pa.Array:
@@ -60,6 +65,11 @@ class DocumentSink:
         self.quarantine: list[dict] = list(chunk.errors)
         self.rows: list[int] = []               # row of each accepted document in ``columns``
         self._seen: dict[tuple[str, str], int | None] = {}   # (source, id) -> line of its first record
+        #: Records whose id is new to this chunk, in order ("claims"): (source, id, line). A file longer
+        #: than a chunk is checked across chunks by number of claim (:mod:`thresher.engine.ids`).
+        self.claims: list[tuple[str, str, int | None]] = []
+        #: Claims whose id an earlier chunk of the same file holds: claim number -> line of the first.
+        self.rejects: dict[int, int | None] = {}
         #: Fields of the records that lacked the text field (for the error when every record does).
         self.fields_seen: dict[str, None] = {}
         self.columns: pa.Table | None = None    # typed carried columns (Parquet input)
@@ -86,11 +96,12 @@ class DocumentSink:
                 f"thresher uses for the input-file column; set [output] source_column to another name "
                 f"(e.g. \"input_file\")")
         if (source, doc_id) in self._seen:
-            first = self._seen[source, doc_id]
-            at = f"line {first}" if first is not None else "an earlier record"
-            return self.reject("duplicate_id", *where, f"id {doc_id!r} is the id of {at} of the same "
-                               f"file (ids are compared as text: 7 and \"7\" are one id)", raw)
+            return self.reject("duplicate_id", *where, _duplicate(doc_id, self._seen[source, doc_id]), raw)
         self._seen[source, doc_id] = where[1]
+        claim = len(self.claims)
+        self.claims.append((source, doc_id, where[1]))
+        if claim in self.rejects:
+            return self.reject("duplicate_id", *where, _duplicate(doc_id, self.rejects[claim]), raw)
         self.ids.append(doc_id)
         self.texts.append(text)
         self.sources.append(source)
@@ -124,11 +135,30 @@ class DocumentSink:
             kept = self.columns.take(pa.array(self.rows, pa.int64()))
             for name, col in zip(kept.column_names, kept.columns):
                 cols[FIELD_PREFIX + name] = col
-        return Parsed(pa.table(cols), self.quarantine, json_fields)
+        return Parsed(pa.table(cols), self.quarantine, json_fields, ids=self._id_table())
+
+    def _id_table(self) -> pa.Table:
+        sources, ids, lines = zip(*self.claims) if self.claims else ((), (), ())
+        keys = fingerprints(pc.binary_join_element_wise(pa.array(sources, pa.large_string()),
+                                                        pa.array(ids, pa.large_string()),
+                                                        pa.scalar("\x00", pa.large_string())),
+                            normalization="none", fold_whitespace=False)
+        return pa.table({"hi": pa.array(keys[:, 0]), "lo": pa.array(keys[:, 1]),
+                         "claim": pa.array(np.arange(len(self.claims), dtype=np.int64)),
+                         "line": pa.array(lines, pa.int64())})
 
 
-def parse_chunk(chunk: Chunk, cfg: InputConfig, *, source_column: str) -> Parsed:
+def _duplicate(doc_id: str, first_line: int | None) -> str:
+    at = f"line {first_line}" if first_line is not None else "an earlier record"
+    return (f"id {doc_id!r} is the id of {at} of the same file (ids are compared as text: 7 and \"7\" "
+            f"are one id; the first record with an id is kept)")
+
+
+def parse_chunk(chunk: Chunk, cfg: InputConfig, *, source_column: str,
+                rejects: dict[int, int | None] | None = None) -> Parsed:
+    """``rejects``: claims to quarantine as ``duplicate_id`` (:attr:`DocumentSink.rejects`)."""
     sink = DocumentSink(chunk, cfg, source_column)
+    sink.rejects = rejects or {}
     reader_of(chunk.kind).parse(chunk, sink)
     _check_text_field(chunk, sink)
     parsed = sink.build(chunk.index)
