@@ -5,7 +5,7 @@ import re
 
 from click.testing import CliRunner
 
-from thresher import EngineConfig, InputConfig, OutputConfig
+from thresher import EngineConfig, ExtractConfig, InputConfig, OutputConfig
 from thresher.cli import main
 from thresher.registry import CANONICAL_ORDER, STEPS
 
@@ -20,7 +20,7 @@ def config_block() -> str:
 
 def test_every_config_key_is_in_the_readme_reference_with_its_default():
     block = config_block()
-    sections = {"input": InputConfig, "output": OutputConfig, "engine": EngineConfig,
+    sections = {"input": InputConfig, "extract": ExtractConfig, "output": OutputConfig, "engine": EngineConfig,
                 **{name: cls.Config for name, cls in STEPS.items()}}
     for section, cls in sections.items():
         body = block.split(f"[{section}]", 1)[1].split("\n[", 1)[0]

@@ -11,7 +11,7 @@ _use_writable_numba_cache()            # before any kernel module is imported
 
 from ._version import __version__
 from .api import load_config, run
-from .config import EngineConfig, InputConfig, OutputConfig, RunConfig
+from .config import EngineConfig, ExtractConfig, InputConfig, OutputConfig, RunConfig
 from .documents import (
     QUARANTINE_SCHEMA, REMOVAL_SCHEMA, Cut, Document, Drop, apply_removals,
 )
@@ -25,7 +25,7 @@ from .verify import verify_output
 __all__ = [
     "CANONICAL_ORDER", "QUARANTINE_SCHEMA", "REMOVAL_SCHEMA", "STEPS",
     "ConfigError", "Cut", "Document", "DocumentStep", "Drop", "EngineConfig", "ExactDedup", "Executor",
-    "GlobalStep", "InlineExecutor", "InputConfig", "InputError", "KeyedDedupStep", "LocalExecutor",
+    "ExtractConfig", "GlobalStep", "InlineExecutor", "InputConfig", "InputError", "KeyedDedupStep", "LocalExecutor",
     "OutputConfig", "OutputError", "Phase", "PhaseError", "RunConfig", "SpanKeys", "Step", "Task",
     "ThresherError", "Verdicts", "apply_removals",
     "load_config", "run", "verify_output", "__version__",

@@ -52,6 +52,28 @@ class InputConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExtractConfig:
+    """``[extract]``: how HTML pages (``.html`` files, WARC responses) become text."""
+
+    extractor: Literal["resiliparse", "trafilatura"] = option(
+        "resiliparse", "Main-text extractor: 'resiliparse' (fast) or 'trafilatura' (precise, ~15x slower; "
+        "pip install 'thresher[trafilatura]').")
+    main_content: bool = option(True, "resiliparse: keep only the main content (drop navigation, "
+                                "headers, footers, sidebars); false keeps all visible text.")
+    favor_precision: bool = option(False, "trafilatura: prefer dropping doubtful text to keeping it.")
+    comments: bool = option(False, "Keep comment sections as text.")
+    tables: bool = option(True, "Keep the text of tables.")
+    max_html_bytes: int = option(16 << 20, "A page larger than this (bytes) goes to quarantine as "
+                                 "too_large without being parsed.", min=1)
+    time_budget: float = option(
+        10.0, "Seconds one page's extraction may take before it goes to quarantine as timeout (0: no "
+        "budget). Checked between Python steps, so it stops trafilatura, not one long C call.", min=0)
+    html_types: tuple[str, ...] = option(
+        ("text/html", "application/xhtml+xml"), "WARC responses with these content types are pages; "
+        "others are counted in stats as skipped.")
+
+
+@dataclass(frozen=True, kw_only=True)
 class OutputConfig:
     """``[output]``: what OUT/documents looks like."""
 
@@ -107,6 +129,7 @@ class RunConfig:
 
     steps: tuple[str, ...] | None = None
     input: InputConfig = field(default_factory=InputConfig)
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
@@ -119,7 +142,7 @@ class RunConfig:
                     if f.metadata.get("affects_output", True)}
         return {
             "steps": list(self.steps or ()),
-            "input": sect(self.input), "output": sect(self.output), "engine": sect(self.engine),
+            "input": sect(self.input), "extract": sect(self.extract), "output": sect(self.output), "engine": sect(self.engine),
             "step_options": {k: sect(v) for k, v in sorted(self.step_options.items())},
         }
 
@@ -133,7 +156,7 @@ class RunConfig:
         return self.engine.workers or (os.cpu_count() or 1)
 
 
-_SECTIONS = {"input": InputConfig, "output": OutputConfig, "engine": EngineConfig, "report": ReportConfig}
+_SECTIONS = {"input": InputConfig, "extract": ExtractConfig, "output": OutputConfig, "engine": EngineConfig, "report": ReportConfig}
 
 
 def _closest(word: str, options: list[str], prefix: str = "") -> str:

@@ -58,7 +58,7 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
     if manifest.get("status") != "complete":
         return {"errors": [f"{lay.out} holds no complete run (status {manifest.get('status')!r})"]}
     c = manifest["config"]
-    cfg = load_config({**c["step_options"], "input": c["input"], "output": c["output"],
+    cfg = load_config({**c["step_options"], "input": c["input"], "extract": c.get("extract", {}), "output": c["output"],
                        "engine": c["engine"], "steps": c["steps"]})
     files = expand_inputs([f["path"] for f in manifest["inputs"]])
     order = {s["name"]: i for i, s in enumerate(manifest["steps"])}
@@ -78,9 +78,10 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
     for chunk in iter_chunks(files, shard_bytes=shard_bytes, cfg=cfg.input):
         if chunk.first_line <= 1 and chunk.byte_offset == 0:    # continues no file
             first_lines.clear()
-        parsed = parse_chunk(chunk, cfg.input, source_column=cfg.output.source_column)
+        parse = dict(source_column=cfg.output.source_column, extract=cfg.extract)
+        parsed = parse_chunk(chunk, cfg.input, **parse)
         if rejects := _later_claims(parsed.ids, first_lines):
-            parsed = parse_chunk(chunk, cfg.input, source_column=cfg.output.source_column, rejects=rejects)
+            parsed = parse_chunk(chunk, cfg.input, **parse, rejects=rejects)
         ids = parsed.table.column("id").to_pylist()
         sources = parsed.table.column("source").to_pylist()
         texts = parsed.table.column("text").to_pylist()

@@ -180,7 +180,8 @@ def ingest_task(arg: tuple[Plan, Chunk, bool]) -> dict[str, Any]:
 def _ingest(plan: Plan, chunk: Chunk, rejects: dict[int, int | None]) -> dict[str, Any]:
     lay, cfg = plan.layout, plan.config
     t0 = time.perf_counter()
-    parsed = parse_chunk(chunk, cfg.input, source_column=cfg.output.source_column, rejects=rejects)
+    parsed = parse_chunk(chunk, cfg.input, source_column=cfg.output.source_column, extract=cfg.extract,
+                         rejects=rejects)
     ids.write_claims(plan, chunk.index, parsed.ids)
     if parsed.quarantine:
         write_parquet(lay.quarantine(chunk.index), quarantine_table(parsed.quarantine),
@@ -195,7 +196,9 @@ def _ingest(plan: Plan, chunk: Chunk, rejects: dict[int, int | None]) -> dict[st
         "shard": chunk.index,
         "input": {"bytes": parsed.nbytes, "docs": parsed.table.num_rows,
                   "chars": int(st.orig_len.sum()), "seconds": parse_seconds,
-                  "quarantined": dict(Counter(q["kind"] for q in parsed.quarantine))},
+                  "quarantined": dict(Counter(q["kind"] for q in parsed.quarantine)),
+                  **({"skipped": parsed.skipped} if parsed.skipped else {}),
+                  **({"replacement_chars": parsed.replacement_chars} if parsed.replacement_chars else {})},
         "schema": schema_to_b64(fields), "json_fields": parsed.json_fields, "id_rejects": len(rejects),
     })
     return result

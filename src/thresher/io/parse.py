@@ -10,6 +10,7 @@ Arrow string arrays are built from encoded buffers by hand: 35% faster than ``pa
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..config import InputConfig
+from ..config import ExtractConfig, InputConfig
 from ..documents import QUARANTINE_SCHEMA, doc_key
 from ..errors import InputError
 from .base import Chunk
@@ -38,6 +39,10 @@ class Parsed:
     #: One row per id claim (:attr:`DocumentSink.claims`): ``hi, lo`` (XXH3-128 of source and id),
     #: ``claim``, ``line``; the cross-shard id check (:mod:`thresher.engine.ids`) reads them.
     ids: pa.Table | None = None
+    #: Records read that are not documents, by reason (e.g. a WARC's request records): counted, not kept.
+    skipped: dict[str, int] = field(default_factory=dict)
+    #: U+FFFD characters in decoded HTML (bytes its charset could not decode).
+    replacement_chars: int = 0
 
 
 def string_array(values: list[str]) -> pa.Array:
@@ -55,8 +60,13 @@ class DocumentSink:
     record, ``accept(..., row=i)`` names it); ``nbytes`` is the input bytes the chunk held (a reader
     that decompresses sets the decompressed count)."""
 
-    def __init__(self, chunk: Chunk, cfg: InputConfig, source_column: str):
+    def __init__(self, chunk: Chunk, cfg: InputConfig, source_column: str,
+                 extract: ExtractConfig | None = None):
         self.chunk, self.cfg, self.source_column = chunk, cfg, source_column
+        #: ``[extract]``: how readers of HTML turn pages into text.
+        self.extract = extract or ExtractConfig()
+        self.skipped: Counter[str] = Counter()
+        self.replacement_chars = 0
         self.nbytes = chunk.nbytes
         self.ids: list[str] = []
         self.texts: list[str] = []
@@ -78,6 +88,10 @@ class DocumentSink:
                raw: bytes | None) -> None:
         self.quarantine.append({"file": file, "line": line, "byte_offset": offset, "kind": kind,
                                 "error": error, "raw": raw})
+
+    def skip(self, reason: str) -> None:
+        """A record that is not a document (a WARC request, a redirect...): counted by ``reason``."""
+        self.skipped[reason] += 1
 
     def accept(self, doc_id: str, text: str, source: str, fields: dict | None,
                where: tuple[str, int | None, int | None], raw: bytes | None, row: int = -1) -> None:
@@ -135,7 +149,8 @@ class DocumentSink:
             kept = self.columns.take(pa.array(self.rows, pa.int64()))
             for name, col in zip(kept.column_names, kept.columns):
                 cols[FIELD_PREFIX + name] = col
-        return Parsed(pa.table(cols), self.quarantine, json_fields, ids=self._id_table())
+        return Parsed(pa.table(cols), self.quarantine, json_fields, ids=self._id_table(),
+                      skipped=dict(sorted(self.skipped.items())), replacement_chars=self.replacement_chars)
 
     def _id_table(self) -> pa.Table:
         sources, ids, lines = zip(*self.claims) if self.claims else ((), (), ())
@@ -154,10 +169,10 @@ def _duplicate(doc_id: str, first_line: int | None) -> str:
             f"are one id; the first record with an id is kept)")
 
 
-def parse_chunk(chunk: Chunk, cfg: InputConfig, *, source_column: str,
+def parse_chunk(chunk: Chunk, cfg: InputConfig, *, source_column: str, extract: ExtractConfig | None = None,
                 rejects: dict[int, int | None] | None = None) -> Parsed:
     """``rejects``: claims to quarantine as ``duplicate_id`` (:attr:`DocumentSink.rejects`)."""
-    sink = DocumentSink(chunk, cfg, source_column)
+    sink = DocumentSink(chunk, cfg, source_column, extract)
     sink.rejects = rejects or {}
     reader_of(chunk.kind).parse(chunk, sink)
     _check_text_field(chunk, sink)

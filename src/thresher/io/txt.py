@@ -6,7 +6,7 @@ kept); id = the file name without ``.txt``. Consecutive files are grouped into c
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from .base import Chunk, InputFile, Reader
 from .storage import display_path, open_stream
@@ -15,6 +15,21 @@ if TYPE_CHECKING:
     from .parse import DocumentSink
 
 MAX_FILES = 10_000
+
+
+def grouped_chunks(kind: str, files: list[InputFile], *, shard_bytes: int, start: int,
+                   item: Callable[[InputFile], tuple]) -> Iterator[Chunk]:
+    """Files of one document each, grouped into chunks of about ``shard_bytes`` (at most MAX_FILES
+    files); a chunk's payload lists ``item(f)`` of its files, whose first value is the path."""
+    index, group, size = start, [], 0
+    for f in files:
+        group.append(item(f))
+        size += f.size
+        if size >= shard_bytes or len(group) >= MAX_FILES:
+            yield Chunk(index, kind, group[0][0], group, nbytes=size)
+            index, group, size = index + 1, [], 0
+    if group:
+        yield Chunk(index, kind, group[0][0], group, nbytes=size)
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -26,15 +41,8 @@ class TextReader(Reader):
     suffixes = {".txt": None}
 
     def chunks(self, files: list[InputFile], *, shard_bytes: int, start: int, cfg=None) -> Iterator[Chunk]:
-        index, group, size = start, [], 0
-        for f in files:
-            group.append((f.path, f.size))
-            size += f.size
-            if size >= shard_bytes or len(group) >= MAX_FILES:
-                yield Chunk(index, self.name, group[0][0], group, nbytes=size)
-                index, group, size = index + 1, [], 0
-        if group:
-            yield Chunk(index, self.name, group[0][0], group, nbytes=size)
+        return grouped_chunks(self.name, files, shard_bytes=shard_bytes, start=start,
+                              item=lambda f: (f.path, f.size))
 
     def parse(self, chunk: Chunk, b: "DocumentSink") -> None:
         for path, _size in chunk.payload:

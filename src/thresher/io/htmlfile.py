@@ -1,0 +1,70 @@
+"""HTML files (``.html``, ``.htm``, each plain or ``.gz``): one document per file, id = the file name
+without its extensions, text = the page's main text (:mod:`.html`). Carried fields: ``charset`` and
+``extractor``. Files are grouped into chunks of about a shard, read by the worker.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from typing import TYPE_CHECKING, Iterator
+
+from .base import Chunk, InputFile, Reader
+from .html import PageError, page_text
+from .storage import display_path, open_stream
+from .txt import grouped_chunks
+
+if TYPE_CHECKING:
+    from .parse import DocumentSink
+
+SUFFIXES = {".html": None, ".htm": None, ".html.gz": "gzip", ".htm.gz": "gzip"}
+
+
+def file_id(path: str) -> str:
+    name = os.path.basename(display_path(path))
+    for suffix in sorted(SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+class HtmlReader(Reader):
+    name = "html"
+    suffixes = SUFFIXES
+
+    def chunks(self, files: list[InputFile], *, shard_bytes: int, start: int, cfg=None) -> Iterator[Chunk]:
+        return grouped_chunks(self.name, files, shard_bytes=shard_bytes, start=start,
+                              item=lambda f: (f.path, f.compression))
+
+    def parse(self, chunk: Chunk, b: "DocumentSink") -> None:
+        cfg = b.extract
+        nbytes = 0
+        for path, compression in chunk.payload:
+            try:
+                with open_stream(path) as fh:
+                    data = _read(fh, compression, cfg.max_html_bytes)
+            except OSError as exc:
+                b.reject("unreadable", path, None, None, f"cannot read: {exc}", None)
+                continue
+            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                b.reject("truncated", path, None, None, f"corrupt or truncated gzip: {exc}", None)
+                continue
+            nbytes += len(data)
+            try:
+                page = page_text(data, cfg)
+            except PageError as exc:
+                b.reject(exc.kind, path, None, 0, str(exc), None)
+                continue
+            b.replacement_chars += page.replacement_chars
+            b.accept(file_id(path), page.text, path, {"charset": page.charset, "extractor": cfg.extractor},
+                     (path, None, None), None)
+        b.nbytes = nbytes
+
+
+def _read(fh, compression: str | None, limit: int) -> bytes:
+    """The file's bytes, at most ``limit + 1`` of them (enough to know it is too large)."""
+    if compression == "gzip":
+        with gzip.GzipFile(fileobj=fh) as g:
+            return g.read(limit + 1)
+    return fh.read(limit + 1)
