@@ -191,3 +191,22 @@ def test_trafilatura_extractor(tmp_path):
     run([WARCS / "sample-0000.warc.gz"], out, "-c", str(cfg))
     docs = pq.read_table(out / "documents").to_pylist()
     assert docs and {d["extractor"] for d in docs} == {"trafilatura"}
+
+
+def test_wet_conversion_records_are_documents_as_they_are(tmp_path):
+    def conversion(text: str, rid: str) -> bytes:
+        body = text.encode()
+        return (b"WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Record-ID: <urn:uuid:%s>\r\n"
+                b"WARC-Target-URI: http://example.org/%s\r\nWARC-Date: 2024-01-01T00:00:00Z\r\n"
+                b"Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % (rid.encode(), rid.encode(), len(body))
+                ) + body + b"\r\n\r\n"
+    info = b"WARC/1.0\r\nWARC-Type: warcinfo\r\nWARC-Record-ID: <urn:uuid:i>\r\nContent-Length: 0\r\n\r\n\r\n\r\n"
+    texts = {"w1": "A line of text as the crawler extracted it.\nAnd a second line.", "w2": "Ещё одна страница."}
+    (tmp_path / "crawl.wet.gz").write_bytes(gzip.compress(info) + b"".join(
+        gzip.compress(conversion(t, rid)) for rid, t in texts.items()))
+    out = tmp_path / "out"
+    run([tmp_path / "crawl.wet.gz"], out)
+    docs = {d["id"]: d for d in pq.read_table(out / "documents").to_pylist()}
+    assert {k[len("urn:uuid:"):]: d["text"] for k, d in docs.items()} == texts
+    assert docs["urn:uuid:w1"]["url"] == "http://example.org/w1" and docs["urn:uuid:w1"]["extractor"] is None
+    assert stats(out)["input"]["skipped"] == {"warcinfo": 1}
