@@ -216,7 +216,9 @@ def test_boilerplate_rules_and_switches():
         Boilerplate(BoilerplateConfig(skip=("ui_phrases",)))
 
 
-def test_repeated_lines_are_learned_per_source(tmp_path):
+@pytest.mark.parametrize("shape", ["url", "metadata.url"])
+def test_repeated_lines_are_learned_per_source(tmp_path, shape):
+    """The site is the host of ``url``, or of ``metadata.url`` as Dolma's records hold it."""
     recs = []
     body = ("Gardeners in the valley plant beans in May, once the soil has warmed and the frosts have passed. "
             "They water them in the evening and pick them young.")
@@ -228,6 +230,10 @@ def test_repeated_lines_are_learned_per_source(tmp_path):
         recs.append({"id": f"b{i}", "url": f"https://site-b.example/{i}",
                      "text": f"Another site writes about subject {i} at length here.\n"
                              "Follow the garden club on every weekday afternoon."})
+    if shape == "metadata.url":
+        recs = [{**r, "url": None} | {"metadata": {"url": r["url"], "lang": "en"}} for r in recs]
+        for r in recs:
+            del r["url"]
     p = tmp_path / "in.jsonl"
     p.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in recs))
     out = tmp_path / "out"

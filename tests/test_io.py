@@ -209,3 +209,28 @@ def test_read_ahead_keeps_order_raises_where_the_source_failed_and_stops_early()
     it.close()                       # the consumer stops: the thread stops and closes the source
     assert closed.wait(5)
     assert not any(t.name == "thresher-read-ahead" for t in threading.enumerate())
+
+
+def test_dolma_suffixes_and_bzip2_are_json_lines(tmp_path):
+    import bz2
+
+    recs = [{"id": f"d{i}", "text": f"document {i} " + "word " * 2000} for i in range(300)]
+    data = b"".join(orjson.dumps(r) + b"\n" for r in recs)
+    half = len(data) // 2
+    cut = data.index(b"\n", half) + 1
+    (tmp_path / "a.json.gz").write_bytes(gzip.compress(data))
+    (tmp_path / "b.json.zst").write_bytes(zstandard.ZstdCompressor().compress(data))
+    (tmp_path / "c.jsonl.bz2").write_bytes(bz2.compress(data[:cut]) + bz2.compress(data[cut:]))  # two streams
+    (tmp_path / "d.json.bz2").write_bytes(bz2.compress(data)[:-100])                            # truncated
+    files = expand_inputs([tmp_path])
+    assert [f.kind for f in files] == ["jsonl"] * 4
+    got = {}
+    for f in files:
+        for chunk in iter_chunks([f], shard_bytes=1 << 30, cfg=InputConfig()):
+            parsed = parse_chunk(chunk, InputConfig(), source_column="source")
+            got[f.path.rsplit("/", 1)[1]] = (parsed.table.column("id").to_pylist(),
+                                             [q["kind"] for q in parsed.quarantine])
+    for name in ("a.json.gz", "b.json.zst", "c.jsonl.bz2"):
+        assert got[name] == ([r["id"] for r in recs], []), name
+    ids, kinds = got["d.json.bz2"]
+    assert kinds == ["truncated"] and ids == [r["id"] for r in recs[: len(ids)]] and len(ids) < 300

@@ -93,7 +93,7 @@ def _run_locked(layout: Layout, identity: dict[str, Any], cfg: RunConfig, step_n
 
 #: Decompressed bytes per byte of an input file, by compression or format, for the free-space
 #: estimate (web text: 4.0x for webdocs' .jsonl.zst); any other file counts its size.
-INFLATION = {"gz": 4.0, "zst": 4.0, "parquet": 3.0}
+INFLATION = {"gz": 4.0, "zst": 4.0, "bz2": 4.0, "parquet": 3.0}
 #: Disk a run needs per decompressed input byte: OUT/_work peaks at 3.6x (webdocs, every default
 #: step), and the outputs hold at most the input once more.
 DISK_PER_BYTE = 4.6

@@ -8,7 +8,9 @@ ones that removal rows and decisions use.
 from __future__ import annotations
 
 import numpy as np
+import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..documents import doc_key
 from ..io.parse import FIELD_PREFIX
@@ -50,6 +52,19 @@ class ShardView:
         col = FIELD_PREFIX + name
         return self._st.table.column(col) if col in self._st.table.column_names else None
 
+    def urls(self) -> list[str | None]:
+        """The page URL of every row: the field ``url``, else ``metadata.url`` (Dolma's records);
+        None where a row has none."""
+        col = self.field("url")
+        if col is None and (meta := self.field("metadata")) is not None:
+            if pa.types.is_struct(meta.type) and meta.type.get_field_index("url") >= 0:
+                col = pc.struct_field(meta, "url")
+            elif pa.types.is_string(meta.type) or pa.types.is_large_string(meta.type):   # kept as JSON text
+                return [_json_url(v) for v in meta.to_pylist()]
+        if col is None:
+            return [None] * self.n
+        return [v if isinstance(v, str) else None for v in col.to_pylist()]
+
     def holds_twins(self, rows: np.ndarray) -> np.ndarray:
         """Whether each of ``rows`` is, or holds, a kept twin that an earlier step's removal in another
         document names: a step that keeps twins whole keeps these documents."""
@@ -83,3 +98,12 @@ def load_view(plan: Plan, k: int, shard: int) -> ShardView:
     """Shard ``shard`` as pass ``k`` left it."""
     lay = plan.layout
     return ShardView(ShardState(shard, read_arrow(lay.shard(shard)), read_arrow(lay.state(k, shard))))
+
+
+def _json_url(text: str | None) -> str | None:
+    try:
+        value = orjson.loads(text) if text else None
+    except orjson.JSONDecodeError:
+        return None
+    url = value.get("url") if isinstance(value, dict) else None
+    return url if isinstance(url, str) else None

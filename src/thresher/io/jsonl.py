@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 class JsonlReader(Reader):
     name = "jsonl"
-    suffixes = {".jsonl": None, ".jsonl.gz": "gz", ".jsonl.zst": "zst"}
+    #: ``.json.gz``/``.json.zst`` are JSON lines too, as Dolma names them.
+    suffixes = {".jsonl": None, ".jsonl.gz": "gz", ".jsonl.zst": "zst", ".jsonl.bz2": "bz2",
+                ".json.gz": "gz", ".json.zst": "zst", ".json.bz2": "bz2"}
 
     def chunks(self, files: list[InputFile], *, shard_bytes: int, start: int,
                cfg: "InputConfig") -> Iterator[Chunk]:

@@ -43,14 +43,9 @@ def source_key(source: str, url: object) -> str:
     return "file:" + source
 
 
-def _urls(view: "ShardView") -> list:
-    col = view.field("url")
-    return col.to_pylist() if col is not None else [None] * view.n
-
-
 def _source_hashes(view: "ShardView", rows: np.ndarray) -> np.ndarray:
     """The source-key hash of the document of each record (computed once per document)."""
-    urls = _urls(view)
+    urls = view.urls()
     sources = view.sources()
     cache: dict[tuple, int] = {}
     per_doc = np.zeros(view.n, np.uint64)
@@ -154,7 +149,7 @@ def _line_texts(ctx: "StepContext", records: pa.Table, rows: np.ndarray, docs: n
         by_shard.setdefault(int(shard_of(k)), []).append(i)
     for shard, idx in sorted(by_shard.items()):
         view = ctx.view(shard)
-        urls, sources = _urls(view), view.sources()
+        urls, sources = view.urls(), view.sources()
         for i in idx:
             r = int(row_of(int(keys[i])))
             text = view.original(r)[int(start[i]):int(end[i])].strip()
