@@ -357,16 +357,16 @@ def test_files_a_folder_holds_that_are_not_read_are_named_and_counted(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.jsonl").write_text('{"id": "a", "text": "hello there"}\n')
-    (folder / "b.json.gz").write_bytes(gzip.compress(b'{"id": "b", "text": "x"}\n'))
+    (folder / "b.xml.gz").write_bytes(gzip.compress(b"<doc>x</doc>\n"))
     (folder / "c.csv").write_text("id,text\n")
     (folder / "d.csv").write_text("id,text\n")
     proc = cli("run", str(folder), "-o", str(tmp_path / "out"), "--steps", "exact", "-q")
     assert proc.returncode == 0, proc.stderr
     said = " ".join(proc.stderr.split())
-    assert "note: 3 files in the input folders are not read (2 .csv, 1 .json.gz)" in said
+    assert "note: 3 files in the input folders are not read (2 .csv, 1 .xml.gz)" in said
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert stats["input"]["not_read"]["files"] == 3
-    assert stats["input"]["not_read"]["by_suffix"] == {".csv": 2, ".json.gz": 1}
+    assert stats["input"]["not_read"]["by_suffix"] == {".csv": 2, ".xml.gz": 1}
 
 
 def test_progress_without_a_terminal_is_plain_lines(tmp_path):
