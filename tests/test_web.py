@@ -210,3 +210,15 @@ def test_wet_conversion_records_are_documents_as_they_are(tmp_path):
     assert {k[len("urn:uuid:"):]: d["text"] for k, d in docs.items()} == texts
     assert docs["urn:uuid:w1"]["url"] == "http://example.org/w1" and docs["urn:uuid:w1"]["extractor"] is None
     assert stats(out)["input"]["skipped"] == {"warcinfo": 1}
+
+
+def test_trafilatura_missing_is_a_config_error_before_any_work(tmp_path, monkeypatch):
+    import thresher
+    from thresher.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "trafilatura", None)        # import trafilatura fails
+    cfg = tmp_path / "t.toml"
+    cfg.write_text('[extract]\nextractor = "trafilatura"\n')
+    with pytest.raises(ConfigError, match=r"pip install 'thresher\[trafilatura\]'"):
+        thresher.run([WARCS / "sample-0000.warc.gz"], tmp_path / "out", config=cfg)
+    assert not (tmp_path / "out").exists()

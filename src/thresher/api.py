@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .config import RunConfig
+from .io.html import check_extractor
 from .configure import load_config
 from .errors import OutputError
 from .engine.executor import Executor, InlineExecutor, LocalExecutor
@@ -45,6 +46,8 @@ def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str]
     unread: list[str] = []
     files = expand_inputs(inputs, unread=unread, exclude=[output])
     check_inputs(files, cfg.input)
+    if any(f.kind in ("html", "warc") for f in files):
+        check_extractor(cfg.extract)
 
     layout = Layout(output)
     identity = _run_identity(cfg, step_names, files)
@@ -94,6 +97,9 @@ def _run_locked(layout: Layout, identity: dict[str, Any], cfg: RunConfig, step_n
 #: Decompressed bytes per byte of an input file, by compression or format, for the free-space
 #: estimate (web text: 4.0x for webdocs' .jsonl.zst); any other file counts its size.
 INFLATION = {"gz": 4.0, "zst": 4.0, "bz2": 4.0, "parquet": 3.0}
+#: Text bytes per stored byte of web input, whatever its compression: a page's text is a fraction of
+#: its HTML (the four sample .warc.gz archives: 264 KB of text from 848 KB).
+WEB_INFLATION = {"warc": 1.0, "html": 1.0}
 #: Disk a run needs per decompressed input byte: OUT/_work peaks at 3.6x (webdocs, every default
 #: step), and the outputs hold at most the input once more.
 DISK_PER_BYTE = 4.6
@@ -105,7 +111,7 @@ def check_free_space(layout: Layout, files: list[InputFile]) -> None:
     """An OutputError before any work if OUT's disk is short of the run's estimated need."""
     if not layout.out.is_local:
         return                       # an object store has no free-space figure
-    data = sum(f.size * INFLATION.get(f.compression or f.kind, 1.0) for f in files)
+    data = sum(f.size * WEB_INFLATION.get(f.kind, INFLATION.get(f.compression or f.kind, 1.0)) for f in files)
     need = int(DISK_PER_BYTE * data) + FIXED_DISK
     free = shutil.disk_usage(layout.out.path).free
     if free < need:

@@ -56,7 +56,7 @@ class ExtractConfig:
     """``[extract]``: how HTML pages (``.html`` files, WARC responses) become text."""
 
     extractor: Literal["resiliparse", "trafilatura"] = option(
-        "resiliparse", "Main-text extractor: 'resiliparse' (fast) or 'trafilatura' (precise, ~15x slower; "
+        "resiliparse", "Main-text extractor: 'resiliparse' (fast) or 'trafilatura' (precise, ~13x slower; "
         "pip install 'thresher[trafilatura]').")
     main_content: bool = option(True, "resiliparse: keep only the main content (drop navigation, "
                                 "headers, footers, sidebars); false keeps all visible text.")

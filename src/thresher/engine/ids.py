@@ -11,7 +11,8 @@ longer than a shard is checked here, as a shuffle by hash partition:
 - the driver runs ingest again for the shards that have rejects (deterministic: the same chunk, now
   told which claims to quarantine), before any global step reads what ingest wrote.
 
-Well-formed input pays one hash per document and a phase over ~24 bytes per document; a reduce task
+Well-formed input pays one hash per document and a phase over 40 bytes per document (hash, claim,
+line, shard); a reduce task
 holds one partition's rows, never the corpus. The scratch space is named ``_ids``, a name no step can
 take (step names start with a letter).
 """

@@ -8,7 +8,7 @@ cannot decode become U+FFFD; their count is kept (the ``replacement_chars`` stat
 Extractors (``[extract] extractor``):
 
 - ``resiliparse``: resiliparse's ``extract_plain_text`` with its main-content heuristics (lexbor
-  parser, C), ~15x trafilatura's pages/s;
+  parser, C), 12.6x trafilatura's pages/s (``benchmarks/extract.py``);
 - ``trafilatura``: trafilatura's ``extract`` (``pip install 'thresher[trafilatura]'``), the most
   precise extractor of the field and the slowest.
 

@@ -5,12 +5,11 @@ without its extensions, text = the page's main text (:mod:`.html`). Carried fiel
 
 from __future__ import annotations
 
-import gzip
 import os
-import zlib
 from typing import TYPE_CHECKING, Iterator
 
 from .base import Chunk, InputFile, Reader
+from .codecs import BLOCKS, Truncated
 from .html import PageError, page_text
 from .storage import display_path, open_stream
 from .txt import grouped_chunks
@@ -18,7 +17,7 @@ from .txt import grouped_chunks
 if TYPE_CHECKING:
     from .parse import DocumentSink
 
-SUFFIXES = {".html": None, ".htm": None, ".html.gz": "gzip", ".htm.gz": "gzip"}
+SUFFIXES = {".html": None, ".htm": None, ".html.gz": "gz", ".htm.gz": "gz"}
 
 
 def file_id(path: str) -> str:
@@ -47,8 +46,8 @@ class HtmlReader(Reader):
             except OSError as exc:
                 b.reject("unreadable", path, None, None, f"cannot read: {exc}", None)
                 continue
-            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-                b.reject("truncated", path, None, None, f"corrupt or truncated gzip: {exc}", None)
+            except Truncated as exc:
+                b.reject(exc.kind, path, None, None, str(exc), None)
                 continue
             nbytes += len(data)
             try:
@@ -63,8 +62,12 @@ class HtmlReader(Reader):
 
 
 def _read(fh, compression: str | None, limit: int) -> bytes:
-    """The file's bytes, at most ``limit + 1`` of them (enough to know it is too large)."""
-    if compression == "gzip":
-        with gzip.GzipFile(fileobj=fh) as g:
-            return g.read(limit + 1)
-    return fh.read(limit + 1)
+    """The file's (decompressed) bytes, at most about ``limit`` plus one block: enough to know it is
+    too large, never all of a bomb."""
+    out, size = [], 0
+    for block in BLOCKS[compression](fh):
+        out.append(block)
+        size += len(block)
+        if size > limit:
+            break
+    return b"".join(out)

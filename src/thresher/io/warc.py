@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 WARC_MAGIC = b"WARC/"
-SUFFIXES = {".warc": None, ".warc.gz": "gzip", ".wet": None, ".wet.gz": "gzip"}
+SUFFIXES = {".warc": None, ".warc.gz": "gz", ".wet": None, ".wet.gz": "gz"}
 
 
 def _strip(value: str | None) -> str | None:
@@ -73,7 +73,7 @@ class WarcReader(Reader):
         except OSError as exc:
             b.reject("unreadable", path, None, None, f"cannot read: {exc}", None)
             return
-        magic = GZIP_MAGIC if compression == "gzip" else WARC_MAGIC
+        magic = GZIP_MAGIC if compression == "gz" else WARC_MAGIC
         for pos, item in _records(data, magic):
             if isinstance(item, str):
                 b.reject("malformed_record", path, None, begin + pos, item, None)
