@@ -201,6 +201,8 @@ def settle_task(ctx: StepContext, arg: tuple[dict, int]) -> dict[str, Any]:
         held_a.append(a[mine])
         held_b.append(b[mine])
     ha, hb = _merge(np.concatenate(held_a), np.concatenate(held_b))
+    # one array type for the kernel whatever Arrow hands out (a zero-copy column is read-only)
+    ra, rb, qa, qb, ha, hb = (np.array(x, np.int64) for x in (ra, rb, qa, qb, ha, hb))
     pa_, pb_, ta, tb = _pieces(ra, rb, qa, qb, ha, hb)
     decisions = DECISION_SCHEMA.empty_table()
     spared = int((rb - ra).sum() - (pb_ - pa_).sum())
