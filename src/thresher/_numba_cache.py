@@ -47,3 +47,14 @@ def use_writable_numba_cache() -> None:
     config = sys.modules.get("numba.core.config")
     if config is not None:             # numba was imported before thresher: it read the variable already
         config.CACHE_DIR = folder
+
+
+def cache_folder() -> str:
+    """The folder numba caches thresher's kernels in (for files beside them, such as warm-up marks)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return os.environ["NUMBA_CACHE_DIR"]
+    own = os.path.join(_PACKAGE, "__pycache__")
+    if _writable(own):
+        return own
+    user = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(user, "numba")

@@ -18,7 +18,8 @@ from .engine.lock import OutputLock
 from .engine.memory import retain_freed_memory
 from .engine.plan import Plan
 from .engine.ray_executor import RayExecutor
-from .engine.runner import Progress, Runner, _run_identity, auto_partitions, finish, prepare_output
+from .engine.runner import Progress, Runner, _Silent, _run_identity, auto_partitions, finish, prepare_output
+from .engine.warmup import warm_up
 from .io.base import InputFile
 from .io.inputs import expand_inputs
 from .io.readers import check_inputs
@@ -65,8 +66,8 @@ def _run_locked(layout: Layout, identity: dict[str, Any], cfg: RunConfig, step_n
     if cfg.engine.check_free_space and not layout.run_manifest.exists():    # a new run
         check_free_space(layout, files)
     state = prepare_output(layout, identity, overwrite=overwrite)
-    if state == "complete":
-        return read_json(layout.stats)
+    if state == "complete":         # not redone; the flag is in what is returned, not in stats.json
+        return {**read_json(layout.stats), "already_complete": True}
     plan = Plan(out=layout.out, config=cfg, steps=tuple(step_names),
                 partitions=auto_partitions(cfg, files))
     t0 = time.perf_counter()
@@ -78,6 +79,8 @@ def _run_locked(layout: Layout, identity: dict[str, Any], cfg: RunConfig, step_n
                                          engine=cfg.engine.engine, ray_address=cfg.engine.ray_address,
                                          retain_memory=cfg.engine.retain_memory)
     try:
+        if not ray:           # a Ray cluster's nodes compile where they first need a kernel
+            warm_up(executor, cfg, step_names, progress or _Silent(), run=run)
         runner = Runner(plan, files, executor, progress)
         shards = runner.run()
         stats = runner.collect_stats(shards, time.perf_counter() - t0)

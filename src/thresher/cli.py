@@ -9,16 +9,12 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 from rich.text import Text
 
-from . import api
-from .io.readers import supported_suffixes
 from .errors import ConfigError, InputError, OutputError, ThresherError
-from . import registry
-from .registry import CANONICAL_ORDER
-from .verify import verify_output
+
+# The library (numba, pyarrow, every step) is imported inside the commands that use it, so that
+# ``thresher --help`` answers at once.
 
 err_console = Console(stderr=True)
 
@@ -27,6 +23,8 @@ class RichProgress:
     """Draws one bar per phase: tasks done, documents/s, MB/s, ETA (where the total is known)."""
 
     def __init__(self, console: Console):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
         self._progress = Progress(
             TextColumn("[bold]{task.description:<16}"), BarColumn(),
             TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -117,7 +115,9 @@ class PlainProgress:
         self._say(f"phase {self._name}: done in {self._clock() - self._t0:,.1f} s, {self._rates()}")
 
 
-def _summary(stats: dict[str, Any]) -> Table:
+def _summary(stats: dict[str, Any]):
+    from rich.table import Table
+
     table = Table(title="thresher run", show_lines=False)
     for col in ("step", "docs in", "docs out", "chars in", "chars out", "removed by reason", "s"):
         table.add_column(col, justify="right" if col not in ("step", "removed by reason") else "left")
@@ -176,8 +176,8 @@ def main() -> None:
                    "or an object-store URL (s3://bucket/out, gs://...).")
 @click.option("--config", "-c", "config_path", metavar="TOML",
               help="Config file; one section per step plus [input], [output], [engine].")
-@click.option("--steps", metavar="A,B", help=f"Steps to run, comma separated (always in pipeline order: "
-              f"{', '.join(CANONICAL_ORDER)}). Default: every built-in step.")
+@click.option("--steps", metavar="A,B", help="Steps to run, comma separated (always in pipeline order, "
+              "which `thresher steps` lists). Default: every built-in step.")
 @click.option("--workers", "-w", type=click.IntRange(min=0), help="Worker processes (0 = all cores).")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), help="Format of OUT/documents.")
 @click.option("--overwrite", is_flag=True, help="Replace a thresher run already in OUT.")
@@ -187,12 +187,25 @@ def main() -> None:
 @click.option("--ray-address", metavar="ADDR",
               help="With --engine ray: 'local' (default) starts Ray here; 'auto' or ray://host:port joins "
                    "a cluster.")
-def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet, engine, ray_address):
+@click.option("--set", "assignments", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Set one config option over --config (repeatable), e.g. --set exact.lowercase=true, "
+                   "--set input.text_field=content. `thresher config` lists every option.")
+def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet, engine, ray_address, assignments):
     """Clean and deduplicate INPUT... (.txt files or folders, .jsonl[.gz|.zst], .parquet, globs).
 
     A run killed at any moment resumes when started again with the same command."""
+    if not quiet:       # at once: loading the library and listing the input take a second or more
+        print(f"{time.strftime('%H:%M:%S')} thresher run: loading the steps, listing the input",
+              file=sys.stderr, flush=True)
+    from . import api
+    from .io.readers import supported_suffixes
+
     step_list = [s.strip() for s in steps.split(",") if s.strip()] if steps is not None else None
     console = Console(stderr=True)
+    try:
+        config_path = _config_with(config_path, assignments)
+    except ThresherError as exc:
+        _fail(exc)
     try:
         if quiet:
             stats = api.run(inputs, output, config=config_path, steps=step_list, workers=workers,
@@ -210,6 +223,14 @@ def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet, engi
         _fail(exc)
     except OSError as exc:
         _fail_os(exc)
+    except KeyboardInterrupt:
+        err_console.print(Text(f"interrupted: run the same command again to resume ({output} keeps "
+                               f"every finished task)"), highlight=False, soft_wrap=True)
+        sys.exit(130)
+    if stats.get("already_complete"):
+        err_console.print(Text(f"{output} already holds this run, complete (same inputs and config): "
+                               f"nothing to do; --overwrite runs it again"), highlight=False, soft_wrap=True)
+        return
     nr = stats.get("input", {}).get("not_read") or {}
     if nr.get("files"):
         kinds = ", ".join(f"{n} {k}" for k, n in nr["by_suffix"].items())
@@ -241,6 +262,8 @@ def report(output, samples, seed):
 @click.argument("output", metavar="OUT")
 def verify(output):
     """Check OUT against its inputs: removals applied to each original give the kept text."""
+    from .verify import verify_output
+
     try:
         report = verify_output(output)
     except ThresherError as exc:
@@ -254,10 +277,48 @@ def verify(output):
     click.echo("ok: the invariant holds and the stats add up")
 
 
+def _config_with(config_path, assignments):
+    """``--config`` plus ``--set`` as one TOML-shaped mapping (or the path alone, or None)."""
+    if not assignments:
+        return config_path
+    from .config import merge, parse_assignment, read_toml
+
+    data = read_toml(config_path) if config_path else {}
+    for text in assignments:
+        data = merge(data, parse_assignment(text))
+    return data
+
+
+@main.command("config")
+@click.option("--config", "-c", "config_path", metavar="TOML", help="Start from this config file.")
+@click.option("--steps", metavar="A,B", help="Steps to configure (default: every step).")
+@click.option("--set", "assignments", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Set one option (repeatable), as `thresher run --set`.")
+def config_cmd(config_path, steps, assignments):
+    """Print a complete config file: every section and option, at its default or at the value the
+    given --config and --set give it. Save it, edit it, pass it to `thresher run --config`."""
+    from . import registry
+    from .config import format_toml
+    from .configure import load_config
+
+    try:
+        cfg = load_config(_config_with(config_path, assignments),
+                          steps=[s.strip() for s in steps.split(",") if s.strip()] if steps else None)
+    except ThresherError as exc:
+        _fail(exc)
+    registry.load_plugins()
+    configs = {name: registry.STEPS[name].Config for name in registry.pipeline_order(registry.STEPS)}
+    click.echo(format_toml(cfg, configs), nl=False)
+
+
 @main.command()
 def steps():
     """List the steps, their order and their options."""
     import dataclasses
+
+    from . import registry
+    from .config import toml_value
+    from .registry import CANONICAL_ORDER
 
     registry.load_plugins()
     for name in registry.pipeline_order(registry.STEPS):
@@ -265,7 +326,6 @@ def steps():
         where = "" if name in CANONICAL_ORDER else f", from {cls.__module__}"
         click.echo(f"{name}  (stage {cls.stage}, version {cls.version}{where})")
         for f in dataclasses.fields(cls.Config):
-            default = list(f.default) if isinstance(f.default, tuple) else f.default
-            click.echo(f"    {f.name} = {default!r}   {f.metadata.get('help', '')}")
+            click.echo(f"    {f.name} = {toml_value(f.default)}   {f.metadata.get('help', '')}")
         if getattr(cls, "rules", None):
             click.echo(f"    rules (reason codes, in the order checked): {', '.join(cls.rules)}")

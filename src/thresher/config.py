@@ -143,7 +143,9 @@ class RunConfig:
         return {
             "steps": list(self.steps or ()),
             "input": sect(self.input), "extract": sect(self.extract), "output": sect(self.output), "engine": sect(self.engine),
-            "step_options": {k: sect(v) for k, v in sorted(self.step_options.items())},
+            # the options of steps that do not run change nothing
+            "step_options": {k: sect(v) for k, v in sorted(self.step_options.items())
+                             if self.steps is None or k in self.steps},
         }
 
     def hash(self) -> str:
@@ -255,3 +257,54 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
         else:
             out[key] = dict(value) if isinstance(value, Mapping) else value
     return out
+
+
+def toml_value(value: Any) -> str:
+    """``value`` (a config field's: bool, number, string or list of them) written as TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):        # JSON's escapes (\\n, \\", \\uXXXX) are TOML's
+        return orjson.dumps(value).decode()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def format_toml(cfg: RunConfig, step_configs: Mapping[str, type]) -> str:
+    """The whole of ``cfg`` as a TOML file that :func:`read_toml` reads back to the same config: every
+    section and every option of each step in ``step_configs`` (in that order), each with its help."""
+    lines = ["# thresher configuration: every option, at the values this config gives them",
+             f"steps = {toml_value(list(cfg.steps or step_configs))}"]
+
+    def section(name: str, obj: Any) -> None:
+        lines.extend(["", f"[{name}]"])
+        for f in dataclasses.fields(obj):
+            help_text = f.metadata.get("help", "")
+            if help_text:
+                lines.append(f"# {help_text}")
+            lines.append(f"{f.name} = {toml_value(getattr(obj, f.name))}")
+
+    for name in _SECTIONS:
+        section(name, getattr(cfg, name))
+    for name, cls in step_configs.items():
+        opts = cfg.step_options.get(name)
+        section(name, opts if opts is not None else cls())
+    return "\n".join(lines) + "\n"
+
+
+def parse_assignment(text: str) -> dict[str, Any]:
+    """``section.key=value`` (``--set``) as a TOML-shaped mapping. The value is read as TOML (``true``,
+    ``3``, ``0.5``, ``["a", "b"]``, ``"text"``); a value that is not TOML is taken as a string, so
+    ``--set input.text_field=content`` needs no quotes."""
+    key, eq, raw = text.partition("=")
+    parts = [p.strip() for p in key.split(".")]
+    if not eq or not all(parts) or len(parts) > 2:
+        raise ConfigError(f"--set {text!r}: write section.key=value (for example --set exact.lowercase=true "
+                          f"or --set input.text_field=content)")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return {parts[0]: value} if len(parts) == 1 else {parts[0]: {parts[1]: value}}

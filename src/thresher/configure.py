@@ -26,13 +26,20 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | RunConfig |
     data = merge(data, {k: v for k, v in overrides.items() if v is not None})
     cfg = parse_config(data, step_configs=step_configs())
     cfg = replace(cfg, steps=tuple(resolve_steps(cfg.steps)))
+    # every step that runs has its options, given or default: a file that spells out the defaults
+    # (`thresher config`) is the same config, with the same hash, as no file
+    options = dict(cfg.step_options)
+    for name in cfg.steps:
+        options.setdefault(name, registry.step_class(name).Config())
+    cfg = replace(cfg, step_options=options)
     for name in cfg.steps:          # steps check the relations between their options now, not mid-run
-        registry.step_class(name)(cfg.step_options.get(name))
+        registry.step_class(name)(cfg.step_options[name])
     return cfg
 
 
 def _as_mapping(cfg: RunConfig) -> dict[str, Any]:
-    data: dict[str, Any] = {"input": asdict(cfg.input), "output": asdict(cfg.output),
+    data: dict[str, Any] = {"input": asdict(cfg.input), "extract": asdict(cfg.extract),
+                            "output": asdict(cfg.output),
                             "engine": asdict(cfg.engine), "report": asdict(cfg.report)}
     if cfg.steps is not None:
         data["steps"] = list(cfg.steps)

@@ -84,10 +84,6 @@ def _init_worker(retain_memory: bool = True) -> None:
 
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
-    # load the compiled kernels now, while the driver reads the first chunks
-    from ..text.normalize import fingerprints
-
-    fingerprints(pa.array(["warm up"]))
 
 
 class LocalExecutor(Executor):

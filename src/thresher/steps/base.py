@@ -58,6 +58,9 @@ class Step:
     #: earlier step named: cut into a twin span, or drop (or empty) a twin document. Dedup steps can
     #: (what they leave is still a duplicate, counted in stats as ``spared_twins``); filters cannot.
     keeps_twins: ClassVar[bool] = False
+    #: Rough seconds numba takes to compile the step's own kernels on a machine that has not compiled
+    #: them yet; the warm-up before a run's first phase starts the longest first.
+    compile_seconds: ClassVar[float] = 0.0
 
     def __init__(self, config: object | None = None):
         self.config = config if config is not None else self.Config()

@@ -243,6 +243,7 @@ class LanguageConfig:
 class LanguageId(DocumentStep):
     name = "language"
     stage = "filter"
+    compile_seconds = 3.0
     position = 20
     version = "2"
     Config = LanguageConfig

@@ -28,6 +28,7 @@ class RepeatsConfig(ParagraphsConfig):
 class Repeats(DocumentStep):
     name = "repeats"
     stage = "collapse"
+    compile_seconds = 2.0
     version = "1"
     Config = RepeatsConfig
     batched = True

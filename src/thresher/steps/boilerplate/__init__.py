@@ -179,6 +179,7 @@ class Boilerplate(DocumentStep):
     version = "2"
     Config = BoilerplateConfig
     stage = "clean"
+    compile_seconds = 4.0
     rules = RULES
     batched = True
 

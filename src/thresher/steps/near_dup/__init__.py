@@ -67,6 +67,7 @@ class NearDup(GlobalStep):
     name = "near_dup"
     version = "2"
     stage = "dedup_documents"
+    compile_seconds = 8.0
     position = 10
     Config = NearDupConfig
     reason: ClassVar[str] = "jaccard"

@@ -151,6 +151,7 @@ def check_rule_names(step: str, names: tuple[str, ...], known) -> None:
 class QualityFilter(DocumentStep):
     name = "quality"
     stage = "filter"
+    compile_seconds = 9.0
     position = 10
     version = "1"
     Config = QualityConfig

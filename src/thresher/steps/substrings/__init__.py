@@ -43,6 +43,7 @@ class SubstringDedup(GlobalStep):
     name = "substrings"
     version = "2"
     stage = "dedup_spans"
+    compile_seconds = 3.0
     position = 20
     Config = SubstringsConfig
     reason: ClassVar[str] = "repeated_substring"
