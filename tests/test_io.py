@@ -32,14 +32,14 @@ def lines(n, start=0):
 
 def test_expand_inputs_orders_and_rejects(tmp_path):
     (tmp_path / "b").mkdir()
-    for name in ["b/2.txt", "b/1.txt", "a.jsonl", "skip.csv"]:
+    for name in ["b/2.txt", "b/1.txt", "a.jsonl", "skip.md"]:
         (tmp_path / name).write_text("x")
     files = expand_inputs([tmp_path / "b", tmp_path / "a.jsonl", tmp_path / "b" / "1.txt"])
     assert [f.path.rsplit("/", 1)[1] for f in files] == ["1.txt", "2.txt", "a.jsonl"]
     with pytest.raises(InputError, match="does not exist"):
         expand_inputs([tmp_path / "missing"])
     with pytest.raises(InputError, match="unsupported file type"):
-        expand_inputs([tmp_path / "skip.csv"])
+        expand_inputs([tmp_path / "skip.md"])
     with pytest.raises(InputError, match="matches no"):
         expand_inputs([str(tmp_path / "*.nothing")])
 
@@ -157,10 +157,13 @@ def test_carried_fields_keep_types_and_mixed_types_become_json(tmp_path):
     assert t.column(FIELD_PREFIX + "when").to_pylist() == ["2020", '"2020-01"']
 
 
-def test_source_field_collision_names_the_fix(tmp_path):
+def test_a_records_own_source_is_carried_as_record_source(tmp_path):
     p = tmp_path / "s.jsonl"
     p.write_bytes(b'{"id": "a", "text": "t", "source": "cc"}\n')
-    with pytest.raises(InputError, match="source_column"):
+    tables, q, _ = parse_all([p])
+    assert tables[0].column(FIELD_PREFIX + "record_source").to_pylist() == ["cc"] and q == []
+    p.write_bytes(b'{"id": "a", "text": "t", "source": "cc", "record_source": "x"}\n')
+    with pytest.raises(InputError, match="source_column"):          # both names taken: say the fix
         parse_all([p])
 
 
@@ -234,3 +237,82 @@ def test_dolma_suffixes_and_bzip2_are_json_lines(tmp_path):
         assert got[name] == ([r["id"] for r in recs], []), name
     ids, kinds = got["d.json.bz2"]
     assert kinds == ["truncated"] and ids == [r["id"] for r in recs[: len(ids)]] and len(ids) < 300
+
+
+def _arrow_corpus(tmp_path):
+    import pyarrow.feather as feather
+    import pyarrow.ipc as ipc
+
+    t = pa.table({"text": [f"document number {i} " + "word " * (i % 7) for i in range(300)],
+                  "id": [f"d{i}" for i in range(300)], "source": ["cc"] * 300, "n": list(range(300))})
+    feather.write_feather(t, tmp_path / "f.feather", chunksize=50)           # IPC file format
+    hf = tmp_path / "hf"                       # datasets' save_to_disk: IPC streams plus JSON metadata
+    hf.mkdir()
+    for k in range(2):
+        with ipc.new_stream(str(hf / f"data-0000{k}-of-00002.arrow"), t.schema) as w:
+            for batch in t.slice(k * 150, 150).to_batches(max_chunksize=40):
+                w.write_batch(batch)
+    (hf / "state.json").write_text("{}")
+    (hf / "dataset_info.json").write_text("{}")
+    return t
+
+
+@pytest.mark.parametrize("shard_mb", [16.0, 0.002])
+def test_arrow_ipc_files_and_saved_datasets_are_read_as_tables(tmp_path, shard_mb):
+    """Feather / Arrow IPC files and Hugging Face save_to_disk folders (IPC streams): one document per
+    row, columns carried with their type (the record's own `source` as record_source), cut at record
+    batches: many shards give the same documents as one."""
+    t = _arrow_corpus(tmp_path)
+    cfg = InputConfig()
+    for inp in (tmp_path / "f.feather", tmp_path / "hf"):
+        unread: list[str] = []
+        files = expand_inputs([str(inp)], unread=unread)
+        assert {f.kind for f in files} == {"arrow"}
+        chunks = list(iter_chunks(files, shard_bytes=int(shard_mb * 1e6), cfg=cfg))
+        assert (len(chunks) > 4) == (shard_mb < 1)
+        tables = [parse_chunk(c, cfg, source_column="source").table for c in chunks]
+        got = pa.concat_tables(tables)
+        assert got.column("id").to_pylist() == t.column("id").to_pylist()
+        assert got.column("text").to_pylist() == t.column("text").to_pylist()
+        assert got.column(FIELD_PREFIX + "n").type == pa.int64()
+        assert got.column(FIELD_PREFIX + "record_source").to_pylist() == ["cc"] * 300
+    assert sorted(unread) == [str(tmp_path / "hf" / "dataset_info.json"), str(tmp_path / "hf" / "state.json")]
+
+
+def test_a_damaged_arrow_stream_loses_only_the_rows_past_the_damage(tmp_path):
+    _arrow_corpus(tmp_path)
+    path = tmp_path / "hf" / "data-00000-of-00002.arrow"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])           # cut inside a later batch
+    files = expand_inputs([str(path)], unread=[])
+    cfg = InputConfig()
+    parsed = [parse_chunk(c, cfg, source_column="source") for c in iter_chunks(files, shard_bytes=1 << 24, cfg=cfg)]
+    ids = [i for p in parsed for i in p.table.column("id").to_pylist()]
+    bad = [q for p in parsed for q in p.quarantine]
+    assert len(bad) == 1 and bad[0]["kind"] == "unreadable" and "record batch" in bad[0]["error"]
+    assert ids == [f"d{i}" for i in range(len(ids))] and 0 < len(ids) < 150
+    assert f"row {len(ids) + 1}" in bad[0]["error"]
+    with pytest.raises(InputError, match="no column 'body'"):
+        from thresher.io.readers import check_inputs
+        check_inputs(expand_inputs([str(tmp_path / "f.feather")], unread=[]), InputConfig(text_field="body"))
+
+
+def test_csv_and_tsv_with_a_header(tmp_path):
+    """Quoted fields may hold commas, tabs and line breaks; a row of the wrong width and one with
+    bytes that are not UTF-8 are quarantined naming their line; the other rows are read."""
+    p = tmp_path / "d.csv"
+    p.write_bytes(b'id,text,lang\r\na,"one, with a comma",en\r\nb,"two\nlines ""quoted""",fr\r\n'
+                  b'c,short row\r\nd,"bad \xff byte",en\r\n,no id,de\r\n')
+    tables, q, _ = parse_all([p])
+    t = pa.concat_tables(tables)
+    assert t.column("id").to_pylist() == ["a", "b", f"{p}:7"]
+    assert t.column("text").to_pylist() == ["one, with a comma", 'two\nlines "quoted"', "no id"]
+    assert t.column(FIELD_PREFIX + "lang").to_pylist() == ["en", "fr", "de"]
+    assert [(r["line"], r["kind"]) for r in q] == [(5, "malformed_row"), (6, "invalid_utf8")]
+    tsv = tmp_path / "d.tsv"
+    tsv.write_text("text\tscore\nhello, world\t3\n")
+    tables, q, _ = parse_all([tsv])
+    assert tables[0].column("text").to_pylist() == ["hello, world"] and q == []
+    with pytest.raises(InputError, match="no column 'body'"):
+        from thresher.io.readers import check_inputs
+        check_inputs(expand_inputs([str(p)], unread=[]), InputConfig(text_field="body"))

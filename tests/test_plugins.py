@@ -40,7 +40,7 @@ def test_plugin_steps_and_reader_run_from_the_cli(tmp_path, plugin_path):
             "d": "tiny"}
     src = tmp_path / "in.jsonl"
     src.write_bytes(b"".join(orjson.dumps({"id": k, "text": v}) + b"\n" for k, v in docs.items()))
-    tsv = tmp_path / "more.tsv"
+    tsv = tmp_path / "more.tab"
     tsv.write_text("e\tSourdough\\nFlour, water and time make the starter rise.\nbroken line\n")
     out = tmp_path / "out"
     proc = _thresher(["run", str(src), str(tsv), "-o", str(out), "--steps", "same_title,exact,drop_short",

@@ -146,6 +146,7 @@ def test_output_with_another_config_is_refused_unless_overwrite(tmp_path):
     # a finished run started again is not redone
     t0 = time.perf_counter()
     stats = thresher.run([str(EXAMPLES)], str(out), config=cfg)
+    assert stats.pop("already_complete") is True
     assert stats == read_json(out / "stats.json") and time.perf_counter() - t0 < 5
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "file").write_text("x")
@@ -280,16 +281,46 @@ def test_killed_run_resumes_to_identical_bytes(big, tmp_path, phase, count):
 
 
 def test_records_with_their_own_source_field(tmp_path):
-    """Dolma's records carry a `source` field: the run asks for another name for the input-file
-    column, and with one every field is carried through."""
+    """Dolma's records carry a `source` field: with no config it is carried as `record_source` (the
+    column `source` names the input file); with [output] source_column set, under its own name."""
     data = shared_path("bench", "web", "cc_en_head-0091.jsonl")
-    proc = cli("run", str(data), "-o", str(tmp_path / "o1"), "-q")
-    assert proc.returncode == 2 and "source_column" in proc.stderr
+    first = json.loads(data.read_text().split("\n", 1)[0])
+    out = tmp_path / "o1"
+    cli_ok("run", str(data), "-o", str(out), "-q", "-w", "1", out=out)
+    docs = pq.read_table(out / "documents")
+    assert {"source", "record_source", "metadata", "added"} <= set(docs.column_names)
+    assert set(docs.column("source").to_pylist()) == {str(data)}
+    assert set(docs.column("record_source").to_pylist()) == {first["source"]}
     out = tmp_path / "o2"
     run_ok([data], out, config={"output": {"source_column": "input_file"}, "engine": {"workers": 1}})
     docs = pq.read_table(out / "documents")
     assert {"input_file", "source", "metadata", "added"} <= set(docs.column_names)
     assert set(docs.column("input_file").to_pylist()) == {str(data)}
+    assert set(docs.column("source").to_pylist()) == {first["source"]}
+
+
+def test_nested_field_paths_and_a_failed_run_does_not_claim_out(tmp_path):
+    """`text_field`/`id_field` may name nested fields (metadata.id); a key with a dot in it wins.
+    A run that failed before finishing a task leaves OUT to the next run of another config."""
+    src = tmp_path / "in.jsonl"
+    recs = [{"doc": {"body": f"text number {i}", "lang": "en"}, "metadata": {"id": f"m{i}", "url": "u"},
+             "a.b": f"dotted {i}"} for i in range(4)]
+    src.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    out = tmp_path / "out"
+    wrong = cli("run", str(src), "-o", str(out), "-q", "--steps", "exact")
+    assert wrong.returncode == 2 and "has a string field 'text'" in wrong.stderr
+    cli_ok("run", str(src), "-o", str(out), "-q", "--steps", "exact", "--set", "input.text_field=doc.body",
+           "--set", "input.id_field=metadata.id", out=out)           # no --overwrite needed
+    docs = pq.read_table(out / "documents").sort_by("id").to_pylist()
+    assert [d["id"] for d in docs] == ["m0", "m1", "m2", "m3"]
+    assert docs[0]["text"] == "text number 0"
+    assert docs[0]["doc"] == {"lang": "en"} and docs[0]["metadata"] == {"url": "u"}   # the rest carried
+    out2 = tmp_path / "out2"
+    cli_ok("run", str(src), "-o", str(out2), "-q", "--steps", "exact", "--set", "input.text_field=a.b",
+           out=out2)
+    assert sorted(pq.read_table(out2 / "documents").column("text").to_pylist())[0] == "dotted 0"
+    again = cli("run", str(src), "-o", str(out2), "-q", "--steps", "exact")   # a finished run is kept
+    assert again.returncode == 2 and "--overwrite" in again.stderr
 
 
 
@@ -358,15 +389,15 @@ def test_files_a_folder_holds_that_are_not_read_are_named_and_counted(tmp_path):
     folder.mkdir()
     (folder / "a.jsonl").write_text('{"id": "a", "text": "hello there"}\n')
     (folder / "b.xml.gz").write_bytes(gzip.compress(b"<doc>x</doc>\n"))
-    (folder / "c.csv").write_text("id,text\n")
-    (folder / "d.csv").write_text("id,text\n")
+    (folder / "c.md").write_text("# notes\n")
+    (folder / "d.md").write_text("# more\n")
     proc = cli("run", str(folder), "-o", str(tmp_path / "out"), "--steps", "exact", "-q")
     assert proc.returncode == 0, proc.stderr
     said = " ".join(proc.stderr.split())
-    assert "note: 3 files in the input folders are not read (2 .csv, 1 .xml.gz)" in said
+    assert "note: 3 files in the input folders are not read (2 .md, 1 .xml.gz)" in said
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert stats["input"]["not_read"]["files"] == 3
-    assert stats["input"]["not_read"]["by_suffix"] == {".csv": 2, ".xml.gz": 1}
+    assert stats["input"]["not_read"]["by_suffix"] == {".md": 2, ".xml.gz": 1}
 
 
 def test_progress_without_a_terminal_is_plain_lines(tmp_path):

@@ -32,7 +32,8 @@ def run(inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str]
         overwrite: bool = False, progress: Progress | None = None, engine: str | None = None,
         ray_address: str | None = None, executor: Executor | None = None) -> dict[str, Any]:
     """Run the pipeline over ``inputs`` into the folder ``output``; returns the stats (also in
-    ``output/stats.json``). Same arguments as ``thresher run``; a finished run is not redone."""
+    ``output/stats.json``). Same arguments as ``thresher run``; a finished run is not redone: its
+    stats come back with ``already_complete = True`` added (not in stats.json)."""
     overrides: dict[str, Any] = {}
     if steps is not None:
         overrides["steps"] = list(steps)

@@ -191,7 +191,8 @@ def main() -> None:
               help="Set one config option over --config (repeatable), e.g. --set exact.lowercase=true, "
                    "--set input.text_field=content. `thresher config` lists every option.")
 def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet, engine, ray_address, assignments):
-    """Clean and deduplicate INPUT... (.txt files or folders, .jsonl[.gz|.zst], .parquet, globs).
+    """Clean and deduplicate INPUT... (files, folders, globs: text, JSON lines, Parquet, Arrow, CSV/TSV,
+    WARC, HTML).
 
     A run killed at any moment resumes when started again with the same command."""
     if not quiet:       # at once: loading the library and listing the input take a second or more

@@ -42,8 +42,10 @@ def option(default: Any, help: str, *, min: float | None = None, max: float | No
 class InputConfig:
     """``[input]``: how documents are read."""
 
-    text_field: str = option("text", "JSONL/Parquet field holding the document text.")
-    id_field: str = option("id", "JSONL/Parquet field holding the document id; absent → '<file>:<line>'.")
+    text_field: str = option("text", "JSONL/Parquet/Arrow field holding the document text; a JSONL path "
+                             "such as 'doc.body' names a nested field.")
+    id_field: str = option("id", "JSONL/Parquet/Arrow field holding the document id (a JSONL path such as "
+                           "'metadata.id' names a nested field); absent → '<file>:<line>'.")
     max_doc_chars: int = option(100_000_000, "Documents longer than this go to quarantine.", min=1)
     max_line_bytes: int = option(
         256 << 20, "A JSONL line longer than this (bytes, decompressed) goes to quarantine as too_large "

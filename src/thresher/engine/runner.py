@@ -56,6 +56,16 @@ def _run_identity(config: RunConfig, steps: list[str], files: list[InputFile]) -
     }
 
 
+def _did_work(layout: Layout, old: dict[str, Any], identity: dict[str, Any]) -> bool:
+    """Whether OUT's run is one to keep: the same run (to resume), a finished one, or one that
+    finished at least one task."""
+    same = all(old.get(k) == identity[k] for k in ("config_hash", "steps", "inputs"))
+    if same or old.get("status") == "complete":
+        return True
+    done = layout.work / "done"
+    return done.exists() and bool(done.rglob("*.json"))
+
+
 def prepare_output(layout: Layout, identity: dict[str, Any], *, overwrite: bool) -> str:
     """Make OUT ready; returns "new", "resume" or "complete". Refuses to mix runs."""
     out = layout.out
@@ -81,6 +91,9 @@ def prepare_output(layout: Layout, identity: dict[str, Any], *, overwrite: bool)
     if overwrite and occupied:
         out.clear()         # the folder itself stays: it is the one the run holds locked
         occupied = False
+    if occupied and not _did_work(layout, read_json(manifest), identity):
+        out.clear()         # a run that failed before finishing any task (a wrong field, a bad file)
+        occupied = False    # holds nothing worth keeping: a run of another config takes its place
     if occupied:
         old = read_json(manifest)
         for key, what in (("config_hash", "another config"), ("steps", "other steps or step versions"),

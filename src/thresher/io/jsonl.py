@@ -266,6 +266,26 @@ def _too_deep() -> str:
     return f"nested more than {MAX_DEPTH} levels deep (thresher keeps records of at most {MAX_DEPTH})"
 
 
+def pop_field(rec: dict, path: str):
+    """Remove and return the field ``path`` of a record: a key as it is (``"metadata.url"`` as one
+    key), else a path of nested objects (``metadata.url`` is ``rec["metadata"]["url"]``), or None.
+    An object that the removal leaves empty is removed too."""
+    if path in rec or "." not in path:
+        return rec.pop(path, None)
+    head, rest = path.split(".", 1)
+    inner = rec.get(head)
+    if not isinstance(inner, dict):
+        return None
+    inner = dict(inner)                 # the record's objects are its own; copied all the same
+    value = pop_field(inner, rest)
+    if value is not None:
+        if inner:
+            rec[head] = inner
+        else:
+            del rec[head]
+    return value
+
+
 def _parse(chunk: Chunk, b: "DocumentSink") -> None:
     cfg = b.cfg
     text_field, id_field = cfg.text_field, cfg.id_field
@@ -297,14 +317,14 @@ def _parse(chunk: Chunk, b: "DocumentSink") -> None:
         if err is not None:
             b.reject(kind, *where, err, line)
             continue
-        text = rec.pop(text_field, None)
+        text = pop_field(rec, text_field)
         if not isinstance(text, str):
             b.fields_seen.update(dict.fromkeys(rec))
             b.reject("missing_text", *where, f"no string field '{text_field}' (set [input] text_field)"
                      if text is None else f"field '{text_field}' is a {type(text).__name__}, not a string",
                      line)
             continue
-        doc_id = rec.pop(id_field, None)
+        doc_id = pop_field(rec, id_field)
         if doc_id is None:
             doc_id = f"{shown}:{line_no}"
         elif not isinstance(doc_id, str):

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 
 from ..errors import InputError
 from .base import Chunk, InputFile, Reader
+from .fields import own_source
 from .storage import display_path, open_random
 
 if TYPE_CHECKING:
@@ -19,59 +20,87 @@ if TYPE_CHECKING:
     from .parse import DocumentSink
 
 
-class ParquetReader(Reader):
-    name = "parquet"
-    suffixes = {".parquet": None}
+class TypedReader(Reader):
+    """A format of typed columns (Parquet, Arrow IPC): one document per row, each file cut into runs
+    of its own units (row groups, record batches). Implement :meth:`schema`, :meth:`file_chunks`
+    and :meth:`~thresher.io.base.Reader.parse` (handing the rows to :func:`accept_table`)."""
 
     def sized(self, f: InputFile) -> bool:
-        return False                      # chunks count row groups' uncompressed bytes
+        return False                      # chunks count the units' uncompressed bytes
+
+    def schema(self, path: str) -> pa.Schema:
+        raise NotImplementedError
+
+    def file_chunks(self, f: InputFile, shard_bytes: int, start: int) -> Iterator[Chunk]:
+        raise NotImplementedError
 
     def check(self, f: InputFile, cfg: "InputConfig") -> None:
         """The text column must exist and be a string."""
         try:
-            schema = pq.read_schema(open_random(f.path))
+            schema = self.schema(f.path)
         except (OSError, pa.ArrowException):
-            return  # unreadable footers become a quarantine record when the file is read
-        if cfg.text_field not in schema.names:
-            raise InputError(f"input {f.path} has no column '{cfg.text_field}' "
-                             f"(columns: {', '.join(schema.names)}); set [input] text_field")
-        tp = schema.field(cfg.text_field).type
-        if not (pa.types.is_string(tp) or pa.types.is_large_string(tp)):
-            raise InputError(f"input {f.path}: column '{cfg.text_field}' is {tp}, not a string")
+            return  # an unreadable file becomes a quarantine record when it is cut or read
+        check_schema(f.path, schema, cfg)
 
     def chunks(self, files: list[InputFile], *, shard_bytes: int, start: int, cfg=None) -> Iterator[Chunk]:
         index = start
         for f in files:
-            for chunk in _file_chunks(f, shard_bytes, index):
+            for chunk in self.file_chunks(f, shard_bytes, index):
                 yield chunk
                 index = chunk.index + 1
 
+
+class ParquetReader(TypedReader):
+    name = "parquet"
+    suffixes = {".parquet": None}
+
+    def schema(self, path: str) -> pa.Schema:
+        return pq.read_schema(open_random(path))
+
+    def file_chunks(self, f: InputFile, shard_bytes: int, start: int) -> Iterator[Chunk]:
+        return _file_chunks(f, shard_bytes, start)
+
     def parse(self, chunk: Chunk, b: "DocumentSink") -> None:
-        cfg = b.cfg
         if not chunk.payload:
             return
         table, first_rows = _read_groups(chunk, b)
         if table is None:
             return
-        table, first_rows = _valid_rows(table, first_rows, chunk, b)
-        texts = table.column(cfg.text_field).to_pylist()
-        ids = table.column(cfg.id_field).to_pylist() if cfg.id_field in table.column_names else None
-        carried = [n for n in table.column_names if n not in (cfg.text_field, cfg.id_field)]
-        if b.source_column in carried:
-            raise InputError(
-                f"{chunk.file}: has a column '{b.source_column}', the name thresher uses for the input-file "
-                f"column; set [output] source_column to another name (e.g. \"input_file\")")
-        if carried:
-            b.columns = table.select(carried)
-        shown = display_path(chunk.file)
-        for i, text in enumerate(texts):
-            row_no = int(first_rows[i])
-            where = (chunk.file, row_no, None)
-            if text is None:
-                b.reject("missing_text", *where, f"null '{cfg.text_field}'", None)
-                continue
-            doc_id = ids[i] if ids is not None and ids[i] is not None else f"{shown}:{row_no}"
-            b.accept(str(doc_id), text, chunk.file, None, where, None, row=i)
+        accept_table(table, first_rows, chunk, b)
+
+
+def check_schema(path: str, schema: pa.Schema, cfg: "InputConfig") -> None:
+    """The text column of a typed input must exist and be a string."""
+    if cfg.text_field not in schema.names:
+        raise InputError(f"input {path} has no column '{cfg.text_field}' "
+                         f"(columns: {', '.join(schema.names)}); set [input] text_field")
+    tp = schema.field(cfg.text_field).type
+    if not (pa.types.is_string(tp) or pa.types.is_large_string(tp)):
+        raise InputError(f"input {path}: column '{cfg.text_field}' is {tp}, not a string")
+
+
+def accept_table(table: pa.Table, first_rows: np.ndarray, chunk: Chunk, b: "DocumentSink") -> None:
+    """Rows of a typed table (Parquet, Arrow IPC) to ``b``: the text and id columns by ``[input]``,
+    every other column carried with its type; ``first_rows`` numbers the rows in their file."""
+    cfg = b.cfg
+    table, first_rows = _valid_rows(table, first_rows, chunk, b)
+    texts = table.column(cfg.text_field).to_pylist()
+    ids = table.column(cfg.id_field).to_pylist() if cfg.id_field in table.column_names else None
+    carried = [n for n in table.column_names if n not in (cfg.text_field, cfg.id_field)]
+    if carried:
+        b.columns = table.select(carried)
+        if b.source_column in carried:           # carried as record_<name>, as from JSONL
+            names = own_source(dict.fromkeys(carried), b.source_column, (chunk.file, None))
+            b.columns = b.columns.rename_columns(list(names))
+    shown = display_path(chunk.file)
+    for i, text in enumerate(texts):
+        row_no = int(first_rows[i])
+        where = (chunk.file, row_no, None)
+        if text is None:
+            b.reject("missing_text", *where, f"null '{cfg.text_field}'", None)
+            continue
+        doc_id = ids[i] if ids is not None and ids[i] is not None else f"{shown}:{row_no}"
+        b.accept(str(doc_id), text, chunk.file, None, where, None, row=i)
 
 
 def _read_groups(chunk: Chunk, b: "DocumentSink") -> tuple[pa.Table | None, np.ndarray]:

@@ -22,6 +22,7 @@ from ..config import ExtractConfig, InputConfig
 from ..documents import QUARANTINE_SCHEMA, doc_key
 from ..errors import InputError
 from .base import Chunk
+from .fields import own_source
 from .jsontext import json_text
 from .readers import reader_of
 from .storage import display_path
@@ -105,10 +106,7 @@ class DocumentSink:
         except UnicodeEncodeError as exc:
             return self.reject("invalid_unicode", *where, f"text is not valid Unicode: {exc}", raw)
         if fields and self.source_column in fields:
-            raise InputError(
-                f"{where[0]} line {where[1]}: the record has a field '{self.source_column}', the name "
-                f"thresher uses for the input-file column; set [output] source_column to another name "
-                f"(e.g. \"input_file\")")
+            fields = own_source(fields, self.source_column, where)
         if (source, doc_id) in self._seen:
             return self.reject("duplicate_id", *where, _duplicate(doc_id, self._seen[source, doc_id]), raw)
         self._seen[source, doc_id] = where[1]

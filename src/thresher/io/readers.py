@@ -1,7 +1,7 @@
 """The input formats thresher reads, and the chunks the driver cuts the input into.
 
 Built-in readers: ``jsonl`` (:mod:`.jsonl`), ``txt`` (:mod:`.txt`), ``parquet`` (:mod:`.parquet`),
-``html`` (:mod:`.htmlfile`) and ``warc`` (:mod:`.warc`).
+``arrow`` (:mod:`.arrow`), ``csv`` (:mod:`.delimited`), ``html`` (:mod:`.htmlfile`) and ``warc`` (:mod:`.warc`).
 Other packages add readers through the entry-point group ``thresher.readers`` (name = the reader's
 ``name``, value = its :class:`~thresher.io.base.Reader` class); a plug-in's suffixes may not take a
 built-in's.
@@ -16,7 +16,9 @@ from typing import Any, Iterable, Iterator, TypeVar
 
 from ..errors import ConfigError, InputError
 from ..plugins import load_group
+from .arrow import ArrowReader
 from .base import Chunk, InputFile, Reader
+from .delimited import DelimitedReader
 from .htmlfile import HtmlReader
 from .jsonl import JsonlReader
 from .parquet import ParquetReader
@@ -50,7 +52,8 @@ def check_reader(cls: object, *, origin: str = "") -> type[Reader]:
 
 #: Every reader by name: the built-ins, then the plug-ins installed.
 READERS: dict[str, Reader] = {cls.name: cls() for cls in (TextReader, JsonlReader, ParquetReader,
-                                                          HtmlReader, WarcReader, UnreadableReader)}
+                                                          ArrowReader, DelimitedReader, HtmlReader, WarcReader,
+                                                          UnreadableReader)}
 #: Plug-in readers that are installed but could not be loaded: name -> why.
 BROKEN: dict[str, str] = {}
 

@@ -81,10 +81,10 @@ def first_title(ctx, p):
 
 
 class TsvReader(Reader):
-    """``.tsv`` files: one document per line, ``id<TAB>text`` (``\\n`` in the text written as ``\\\\n``)."""
+    """``.tab`` files: one document per line, ``id<TAB>text`` (``\\n`` in the text written as ``\\\\n``)."""
 
     name = "tsv"
-    suffixes = {".tsv": None}
+    suffixes = {".tab": None}
 
     def chunks(self, files, *, shard_bytes, start, cfg):
         for i, f in enumerate(files):         # one chunk per file: enough for an example
