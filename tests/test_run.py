@@ -366,7 +366,10 @@ def test_error_messages_are_printed_literally(tmp_path):
     proc = cli("run", str(src), "-o", str(folder))
     assert proc.returncode == 2
     assert f"error: output folder {folder} is not empty" in proc.stderr
-    assert proc.stderr.strip().count("\n") == 0
+    # the message is one line, not wrapped (the line before it says what the run started doing)
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+    assert line.endswith("choose an empty or new folder")
+    assert all(x.startswith("error:") or " thresher run: loading" in x for x in proc.stderr.splitlines())
     proc = cli("run", str(src), "-o", str(tmp_path / "o"), "--steps", "[pii]")
     assert proc.returncode == 2 and "unknown step '[pii]'" in proc.stderr
 
