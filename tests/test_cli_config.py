@@ -102,3 +102,27 @@ def test_an_interrupted_run_says_how_to_resume(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert json.loads((out / "stats.json").read_text())["total"]["docs_in"] == 20000
+
+
+def test_sample_reads_the_same_share_of_records_however_sharded(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": f"d{i}", "text": f"document number {i} " + "word " * (i % 9)})
+                           + "\n" for i in range(2000)))
+    kept = {}
+    for shard_mb, workers in ((16, "1"), (0.01, "2")):
+        out = tmp_path / f"out{shard_mb}"
+        proc = cli("run", str(src), "-o", str(out), "-q", "--steps", "exact", "--sample", "0.1",
+                   "-w", workers, "--set", f"engine.shard_mb={shard_mb}")
+        assert proc.returncode == 0, proc.stderr
+        stats = json.loads((out / "stats.json").read_text())
+        import pyarrow.parquet as pq
+        kept[shard_mb] = sorted(pq.read_table(out / "documents").column("id").to_pylist())
+        assert stats["input"]["skipped"]["sampled_out"] == 2000 - stats["input"]["docs"]
+        assert proc.returncode == 0 and cli("verify", str(out)).returncode == 0
+    assert kept[16] == kept[0.01] and 150 <= len(kept[16]) <= 250            # ~10% of 2000
+    other = tmp_path / "other"
+    assert cli("run", str(src), "-o", str(other), "-q", "--steps", "exact", "--sample", "0.1",
+               "--set", "input.sample_seed=7").returncode == 0
+    import pyarrow.parquet as pq
+    assert sorted(pq.read_table(other / "documents").column("id").to_pylist()) != kept[16]
+    assert cli("run", str(src), "-o", str(tmp_path / "bad"), "--sample", "1.5").returncode == 2

@@ -190,7 +190,11 @@ def main() -> None:
 @click.option("--set", "assignments", multiple=True, metavar="SECTION.KEY=VALUE",
               help="Set one config option over --config (repeatable), e.g. --set exact.lowercase=true, "
                    "--set input.text_field=content. `thresher config` lists every option.")
-def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet, engine, ray_address, assignments):
+@click.option("--sample", type=click.FloatRange(0, 1, min_open=True), metavar="FRACTION",
+              help="Read only this share of the input's records, the same ones on every run (to try a "
+                   "config on a slice; --set input.sample_seed=N draws another).")
+def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet, engine, ray_address, assignments,
+        sample):
     """Clean and deduplicate INPUT... (files, folders, globs: text, JSON lines, Parquet, Arrow, CSV/TSV,
     WARC, HTML).
 
@@ -203,6 +207,8 @@ def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet, engi
 
     step_list = [s.strip() for s in steps.split(",") if s.strip()] if steps is not None else None
     console = Console(stderr=True)
+    if sample is not None:
+        assignments = (*assignments, f"input.sample={sample!r}")
     try:
         config_path = _config_with(config_path, assignments)
     except ThresherError as exc:

@@ -51,6 +51,11 @@ class InputConfig:
         256 << 20, "A JSONL line longer than this (bytes, decompressed) goes to quarantine as too_large "
         "without being held in memory.", min=1)
     keep_empty: bool = option(False, "Keep documents whose text is empty (default: quarantine them).")
+    sample: float = option(
+        1.0, "Share of the input's records to read (`--sample`): each record is in or out by a hash of "
+        "its file and id with sample_seed, so the same records whatever the sharding; the others are "
+        "counted in stats as input.skipped.sampled_out.", min=0.0, max=1.0)
+    sample_seed: int = option(0, "Seed of --sample: another seed, another sample.")
 
 
 @dataclass(frozen=True, kw_only=True)

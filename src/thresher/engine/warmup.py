@@ -176,9 +176,12 @@ def _task(arg: tuple[str, str, RunConfig, Callable[..., Any]]) -> str | None:
         return f"{what}: {type(exc).__name__}: {exc}"
     finally:
         _in_task = False
-    marks = _marks()
-    marks.mkdir(parents=True, exist_ok=True)
-    (marks / f"{what}-{key}").touch()
+    try:
+        marks = _marks()
+        marks.mkdir(parents=True, exist_ok=True)
+        (marks / f"{what}-{key}").touch()
+    except OSError as exc:              # unmarked: the next run warms these kernels up again
+        return f"{what}: cannot mark as compiled: {exc}"
     return None
 
 

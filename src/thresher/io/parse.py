@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import xxhash
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -96,6 +97,8 @@ class DocumentSink:
 
     def accept(self, doc_id: str, text: str, source: str, fields: dict | None,
                where: tuple[str, int | None, int | None], raw: bytes | None, row: int = -1) -> None:
+        if self.cfg.sample < 1.0 and not self._in_sample(source, doc_id):
+            return self.skip("sampled_out")
         if not text and not self.cfg.keep_empty:
             return self.reject("empty_document", *where, "empty document (set [input] keep_empty = true to keep it)", raw)
         if len(text) > self.cfg.max_doc_chars:
@@ -119,6 +122,12 @@ class DocumentSink:
         self.sources.append(source)
         self.fields.append(fields)
         self.rows.append(row)
+
+    def _in_sample(self, source: str, doc_id: str) -> bool:
+        """Whether a record is in ``[input] sample``: XXH3-64 of (seed, file as shown, id) below the
+        share of 2**64, so a record's fate depends on nothing but itself."""
+        key = f"{self.cfg.sample_seed}\x00{display_path(source)}\x00{doc_id}".encode("utf-8", "surrogatepass")
+        return xxhash.xxh3_64_intdigest(key) < self.cfg.sample * 2.0**64
 
     def build(self, shard: int) -> Parsed:
         n = len(self.ids)
