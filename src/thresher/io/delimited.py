@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Iterator
 from ..errors import InputError
 from .base import Chunk, InputFile, Reader
 from .storage import display_path, open_stream
+from .txt import read_whole
 
 if TYPE_CHECKING:
     from ..config import InputConfig
@@ -55,11 +56,8 @@ class DelimitedReader(Reader):
 
     def parse(self, chunk: Chunk, b: "DocumentSink") -> None:
         path, cfg = chunk.file, b.cfg
-        try:
-            with open_stream(path) as fh:
-                raw = fh.read()
-        except OSError as exc:
-            b.reject("unreadable", path, None, None, f"cannot read: {exc}", None)
+        raw = read_whole(path, b)
+        if raw is None:
             return
         # undecodable bytes survive as surrogates, so that the row holding them is quarantined
         # and every other row is read

@@ -32,6 +32,16 @@ def grouped_chunks(kind: str, files: list[InputFile], *, shard_bytes: int, start
         yield Chunk(index, kind, group[0][0], group, nbytes=size)
 
 
+def read_whole(path: str, b: "DocumentSink") -> bytes | None:
+    """The bytes of the file at ``path``, or None after a quarantine row naming why it cannot be read."""
+    try:
+        with open_stream(path) as fh:
+            return fh.read()
+    except OSError as exc:
+        b.reject("unreadable", path, None, None, f"cannot read: {exc}", None)
+        return None
+
+
 def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
@@ -46,11 +56,8 @@ class TextReader(Reader):
 
     def parse(self, chunk: Chunk, b: "DocumentSink") -> None:
         for path, _size in chunk.payload:
-            try:
-                with open_stream(path) as fh:
-                    raw = fh.read()
-            except OSError as exc:
-                b.reject("unreadable", path, None, None, f"cannot read: {exc}", None)
+            raw = read_whole(path, b)
+            if raw is None:
                 continue
             try:
                 text = raw.decode("utf-8")
