@@ -126,3 +126,41 @@ def test_sample_reads_the_same_share_of_records_however_sharded(tmp_path):
     import pyarrow.parquet as pq
     assert sorted(pq.read_table(other / "documents").column("id").to_pylist()) != kept[16]
     assert cli("run", str(src), "-o", str(tmp_path / "bad"), "--sample", "1.5").returncode == 2
+
+
+def test_limit_reads_the_first_records_in_input_order_however_sharded(tmp_path):
+    """--limit N: the first N records of the files in order; a record quarantined counts, a line that
+    is not a record does not; what the run reads past the limit (c.jsonl, with no text field) neither
+    stops it nor shows, but stops a run whose limit reaches it."""
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "in"
+    src.mkdir()
+    lines = [json.dumps({"id": f"a{i}", "text": "" if i == 20 else f"first file record {i} " + "w " * (i % 7)})
+             for i in range(1500)]
+    lines[10] = "{not json"
+    (src / "a.jsonl").write_text("".join(x + "\n" for x in lines))
+    (src / "b.jsonl").write_text("".join(json.dumps({"id": f"b{i}", "text": f"second file {i} " + "v " * (i % 5)})
+                                         + "\n" for i in range(5000)))
+    (src / "c.jsonl").write_text("".join(json.dumps({"id": f"c{i}", "body": "no text field"}) + "\n"
+                                         for i in range(50)))
+    expected = [f"a{i}" for i in range(1500) if i not in (10, 20)] + [f"b{i}" for i in range(201)]
+    for shard_mb, workers in ((16, "1"), (0.01, "2")):
+        out = tmp_path / f"out{shard_mb}"
+        proc = cli("run", str(src), "-o", str(out), "-q", "--steps", "exact", "--limit", "1700",
+                   "-w", workers, "--set", f"engine.shard_mb={shard_mb}", "--format", "jsonl")
+        assert proc.returncode == 0, proc.stderr
+        got = [json.loads(x)["id"] for f in sorted((out / "documents").iterdir())
+               for x in f.read_text().splitlines()]
+        assert got == expected
+        stats = json.loads((out / "stats.json").read_text())
+        assert stats["total"]["docs_in"] == 1699 and stats["total"]["quarantined"] == 2
+        assert stats["total"]["shards"] == (2 if shard_mb == 16 else len(list((out / "documents").iterdir())))
+        assert cli("verify", str(out)).returncode == 0
+    assert pq.read_table(tmp_path / "out16" / "quarantine").column("kind").to_pylist() == [
+        "invalid_json", "empty_document"]
+    proc = cli("run", str(src), "-o", str(tmp_path / "all"), "-q", "--steps", "exact", "--limit", "6499")
+    assert proc.returncode == 0, proc.stderr
+    proc = cli("run", str(src), "-o", str(tmp_path / "all"), "-q", "--steps", "exact", "--limit", "6500",
+               "--overwrite")
+    assert proc.returncode == 2 and "c.jsonl: none of its 50 records" in proc.stderr

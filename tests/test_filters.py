@@ -216,9 +216,10 @@ def test_boilerplate_rules_and_switches():
         Boilerplate(BoilerplateConfig(skip=("ui_phrases",)))
 
 
-@pytest.mark.parametrize("shape", ["url", "metadata.url"])
+@pytest.mark.parametrize("shape", ["url", "metadata.url", "page.link"])
 def test_repeated_lines_are_learned_per_source(tmp_path, shape):
-    """The site is the host of ``url``, or of ``metadata.url`` as Dolma's records hold it."""
+    """The site is the host of ``url``, of ``metadata.url`` as Dolma's records hold it, or of the field
+    ``[input] url_field`` names."""
     recs = []
     body = ("Gardeners in the valley plant beans in May, once the soil has warmed and the frosts have passed. "
             "They water them in the evening and pick them young.")
@@ -234,10 +235,14 @@ def test_repeated_lines_are_learned_per_source(tmp_path, shape):
         recs = [{**r, "url": None} | {"metadata": {"url": r["url"], "lang": "en"}} for r in recs]
         for r in recs:
             del r["url"]
+    config = {"boilerplate": {"skip": ["c4_terminal_punct"]}}
+    if shape == "page.link":     # a url field that is not the page's: only url_field says which is
+        recs = [{**r, "url": "https://one.example/"} | {"page": {"link": r["url"]}} for r in recs]
+        config["input"] = {"url_field": "page.link"}
     p = tmp_path / "in.jsonl"
     p.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in recs))
     out = tmp_path / "out"
-    stats = run_ok([p], out, steps=["boilerplate"], config={"boilerplate": {"skip": ["c4_terminal_punct"]}})
+    stats = run_ok([p], out, steps=["boilerplate"], config=config)
     rem = pq.read_table(out / "removals").to_pylist()
     rep = [r for r in rem if r["reason"] == "repeated_line"]
     assert {r["doc_id"] for r in rep} == {f"a{i}" for i in range(12)}

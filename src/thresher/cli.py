@@ -193,8 +193,11 @@ def main() -> None:
 @click.option("--sample", type=click.FloatRange(0, 1, min_open=True), metavar="FRACTION",
               help="Read only this share of the input's records, the same ones on every run (to try a "
                    "config on a slice; --set input.sample_seed=N draws another).")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
+              help="Read only the first N records (files in the order listed, records in file order; "
+                   "after --sample). Reading stops soon after them.")
 def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet, engine, ray_address, assignments,
-        sample):
+        sample, limit):
     """Clean and deduplicate INPUT... (files, folders, globs: text, JSON lines, Parquet, Arrow, CSV/TSV,
     WARC, HTML).
 
@@ -209,6 +212,8 @@ def run(inputs, output, config_path, steps, workers, fmt, overwrite, quiet, engi
     console = Console(stderr=True)
     if sample is not None:
         assignments = (*assignments, f"input.sample={sample!r}")
+    if limit is not None:
+        assignments = (*assignments, f"input.limit={limit}")
     try:
         config_path = _config_with(config_path, assignments)
     except ThresherError as exc:

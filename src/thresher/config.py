@@ -46,6 +46,10 @@ class InputConfig:
                              "such as 'doc.body' names a nested field.")
     id_field: str = option("id", "JSONL/Parquet/Arrow field holding the document id (a JSONL path such as "
                            "'metadata.id' names a nested field); absent → '<file>:<line>'.")
+    url_field: str = option(
+        "url", "Field holding the page URL (a path such as 'metadata.url' names a nested field); learned "
+        "boilerplate counts lines per host of it. With 'url', a record without one is read at Dolma's "
+        "'metadata.url'.")
     max_doc_chars: int = option(100_000_000, "Documents longer than this go to quarantine.", min=1)
     max_line_bytes: int = option(
         256 << 20, "A JSONL line longer than this (bytes, decompressed) goes to quarantine as too_large "
@@ -56,6 +60,9 @@ class InputConfig:
         "its file and id with sample_seed, so the same records whatever the sharding; the others are "
         "counted in stats as input.skipped.sampled_out.", min=0.0, max=1.0)
     sample_seed: int = option(0, "Seed of --sample: another seed, another sample.")
+    limit: int = option(
+        0, "Read only the first N records (`--limit`): files in the order listed, records in file order, "
+        "those --sample keeps; a record quarantined counts as read. 0 reads every record.", min=0)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -75,11 +75,16 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
             errors.append(msg)
 
     first_lines: dict[tuple[int, int], int | None] = {}     # ids of the file that chunks continue
+    left = cfg.input.limit or None       # records of [input] limit still to read, one by one
     for chunk in iter_chunks(files, shard_bytes=shard_bytes, cfg=cfg.input):
+        if left == 0:
+            break
         if chunk.first_line <= 1 and chunk.byte_offset == 0:    # continues no file
             first_lines.clear()
-        parse = dict(source_column=cfg.output.source_column, extract=cfg.extract)
+        parse = dict(source_column=cfg.output.source_column, extract=cfg.extract, limit=left)
         parsed = parse_chunk(chunk, cfg.input, **parse)
+        if left is not None:
+            left -= parsed.records
         if rejects := _later_claims(parsed.ids, first_lines):
             parsed = parse_chunk(chunk, cfg.input, **parse, rejects=rejects)
         ids = parsed.table.column("id").to_pylist()

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from .._version import __version__
 from ..config import RunConfig
-from ..errors import ConfigError, OutputError, PhaseError
+from ..errors import ConfigError, InputError, OutputError, PhaseError
 from ..io.base import InputFile
 from ..io.readers import iter_chunks, read_ahead, reader_of
 from .. import registry
@@ -162,6 +162,10 @@ class Runner:
         self.repaired: list[str] = []
         #: Wall seconds of the phases an earlier process of this run finished.
         self.earlier_walls: dict[str, float] = {}
+        #: ``[input] limit``: records each ingested chunk read (``{"cap", "records", "stopped"}``),
+        #: and the cap of each chunk once the limit is placed (:meth:`_cut_at_limit`).
+        self.limits: dict[int, dict[str, Any]] = {}
+        self.caps: dict[int, int] = {}
 
     # -- manifests ---------------------------------------------------------------------------------
     def _manifest(self, phase: str) -> dict[str, Any] | None:
@@ -181,23 +185,25 @@ class Runner:
         return m
 
     def _write_manifest(self, phase: str, *, shards: int, previous: str | None, step: str | None,
-                        wall: float, tasks: int) -> None:
+                        wall: float, tasks: int, caps: list[int] | None = None) -> None:
         write_json(self.layout.phase_manifest(phase), {
             "phase": phase, "complete": True, "config_hash": self.config_hash,
             "thresher": __version__, "inputs": [f.describe() for f in self.files]
             if previous is None else None, "after": previous, "shards": shards,
             "partitions": self.plan.partitions, "step": step,
             "step_version": registry.step_class(step).version if step else None, "wall_seconds": round(wall, 3),
-            "tasks": tasks,
+            "tasks": tasks, **({"caps": caps} if caps is not None else {}),
         })
 
     # -- phases ------------------------------------------------------------------------------------
     def _run_tasks(self, phase: str, fn, tasks: Iterator[Any], *, total: int | None,
-                   total_bytes: int | None) -> int:
+                   total_bytes: int | None, on_result=None) -> int:
         self.progress.start_phase(phase, total_tasks=total, total_bytes=total_bytes)
         t0, count = time.perf_counter(), 0
         for _task, result in self.executor.map(fn, tasks):
             count += 1
+            if on_result is not None:
+                on_result(result)
             inp = result.get("input", {})
             self.progress.advance(docs=inp.get("docs", result.get("output", {}).get("docs", 0)),
                                   nbytes=inp.get("bytes", 0))
@@ -249,35 +255,88 @@ class Runner:
         m = self._manifest("ingest")
         if m and self._phase_done("ingest", map(self.layout.part, range(m.get("shards", 0)))):
             self._check_previous("ingest", None)
+            self.caps = dict(enumerate(m.get("caps") or ()))
             return m["shards"]
+        limit = self.plan.config.input.limit
         shards = self._ingest_chunks("ingest")
+        if limit:
+            shards = self._cut_at_limit(limit, shards)
         self._write_manifest("ingest", shards=shards, previous=None, step=None,
-                             wall=self.phase_walls["ingest"], tasks=shards)
+                             wall=self.phase_walls["ingest"], tasks=shards,
+                             caps=[self.caps[n] for n in range(shards)] if limit else None)
         return shards
 
     def _ingest_chunks(self, phase: str, only: set[int] | None = None) -> int:
         """Run ingest on every chunk without an intact marker (of ``only``, when given); returns the
-        number of chunks. Once the phase ``ids`` is complete, ingest quarantines its rejects."""
-        lay = self.layout
+        number of chunks. Once the phase ``ids`` is complete, ingest quarantines its rejects. With
+        ``[input] limit``, chunk ``n`` reads at most ``caps[n]`` records (the limit until cut), and no
+        chunk is started once the chunks before it hold the limit."""
+        lay, limit = self.layout, self.plan.config.input.limit
         shard_bytes = max(1, int(self.plan.config.engine.shard_mb * 1_000_000))
         ids_checked = bool((m := self._manifest(ids.PHASE)) and m.get("complete"))
         seen = {"n": 0}
 
         def todo() -> Iterator[Any]:
             for chunk in read_ahead(iter_chunks(self.files, shard_bytes=shard_bytes, cfg=self.plan.config.input)):
+                if (limit and only is None and self._records_before(chunk.index) >= limit) or (
+                        only is not None and chunk.index > max(only, default=-1)):
+                    return
                 seen["n"] = chunk.index + 1
                 part = lay.part(chunk.index)
                 if (only is not None and chunk.index not in only) or (
                         lay.marker("ingest", part).exists() and not self._damaged("ingest", [part])):
+                    if limit and only is None:
+                        self.limits[chunk.index] = read_json(lay.marker("ingest", part))["limit"]
                     self.progress.advance(nbytes=chunk.nbytes)
                     continue
-                yield (self.plan, chunk, ids_checked)
+                yield (self.plan, chunk, ids_checked, self.caps.get(chunk.index, limit) if limit else None)
+
+        def done(result: dict[str, Any]) -> None:
+            if "limit" in result:
+                self.limits[result["shard"]] = result["limit"]
 
         # an ETA needs the bytes to come: known for plain text and JSONL, not for compressed or Parquet
-        plain = all(reader_of(f.kind).sized(f) for f in self.files)
+        plain = not limit and all(reader_of(f.kind).sized(f) for f in self.files)
         total_bytes = sum(f.size for f in self.files) if plain else None
-        self._run_tasks(phase, ingest_task, todo(), total=None, total_bytes=total_bytes)
+        self._run_tasks(phase, ingest_task, todo(), total=None, total_bytes=total_bytes, on_result=done)
         return seen["n"]
+
+    def _records_before(self, n: int) -> int:
+        """Records the chunks before chunk ``n`` read, counting only while all of them are known."""
+        total = 0
+        for k in range(n):
+            if k not in self.limits or "error" in self.limits[k]:
+                return 0
+            total += self.limits[k]["records"]
+        return total
+
+    def _cut_at_limit(self, limit: int, chunks: int) -> int:
+        """Keep the chunks that the first ``limit`` records fall in; returns their number. Each kept
+        chunk's cap is what the chunks before it left of the limit, and a chunk read with another cap
+        is read again unless that gives the same records; chunks started past the limit are undone.
+        So the shards are those of reading the records one by one in input order."""
+        lay, left, shards, redo = self.layout, limit, chunks, set()
+        for n in range(chunks):
+            got = self.limits[n]
+            if n < shards:
+                if "error" in got:        # a chunk the limit reaches: its error is the run's
+                    raise InputError(got["error"])
+                self.caps[n] = left
+                # a chunk that read all its records reads the same under any cap at least as large
+                same = got["records"] == left if got["stopped"] else got["records"] <= left
+                if not same:
+                    redo.add(n)
+                left -= min(got["records"], left)
+                if left == 0:
+                    shards = n + 1
+            elif (marker := lay.marker("ingest", lay.part(n))).exists():
+                self._undo(marker, read_json(marker).get("files", []))
+        for n in sorted(redo):
+            marker = lay.marker("ingest", lay.part(n))
+            self._undo(marker, read_json(marker).get("files", []))
+        if redo:
+            self._ingest_chunks("ingest.limit", redo)
+        return shards
 
     def unique_ids(self, shards: int) -> None:
         """The phase ``ids`` (:mod:`.ids`), then ingest again of every shard whose marker does not

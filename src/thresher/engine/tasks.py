@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..documents import REMOVAL_SCHEMA, row_of
+from ..errors import InputError
 from ..io.parse import FIELD_PREFIX, parse_chunk, quarantine_table
 from ..io.base import Chunk
 from .layout import atomic_write, read_arrow, recording_writes, write_arrow, write_json, write_parquet
@@ -57,7 +58,8 @@ def _run_pass(plan: Plan, k: int, st: ShardState) -> dict[str, Any]:
         s = StepStats()
         t0 = time.perf_counter()
         _load_twins(plan, st, k)
-        maps[g] = plan.global_part(g).map(ShardView(st), StepContext(plan, g))
+        view = ShardView(st, url_field=plan.config.input.url_field)
+        maps[g] = plan.global_part(g).map(view, StepContext(plan, g))
         s.data["seconds"] += time.perf_counter() - t0
         _step_stats(steps_stats, g, s)
     if k == plan.last_pass:
@@ -167,21 +169,31 @@ def _write_output(plan: Plan, st: ShardState) -> None:
 
 # -- the tasks ---------------------------------------------------------------------------------------
 
-def ingest_task(arg: tuple[Plan, Chunk, bool]) -> dict[str, Any]:
+def ingest_task(arg: tuple[Plan, Chunk, bool, int | None]) -> dict[str, Any]:
     """Parse one chunk into shard ``chunk.index``, quarantine what cannot be read, run pass 0.
-    ``ids_checked``: the phase ``ids`` is done, so its rejects for this shard are quarantined too."""
-    plan, chunk, ids_checked = arg
-    with recording_writes() as files:
-        result = _ingest(plan, chunk, ids.read_rejects(plan, chunk.index) if ids_checked else {})
+    ``ids_checked``: the phase ``ids`` is done, so its rejects for this shard are quarantined too.
+    ``cap``: records at most to read (``[input] limit``; None: all)."""
+    plan, chunk, ids_checked, cap = arg
+    try:
+        with recording_writes() as files:
+            result = _ingest(plan, chunk, ids.read_rejects(plan, chunk.index) if ids_checked else {}, cap)
+    except InputError as exc:
+        if cap is None:
+            raise
+        # under a limit, a chunk may be read past the records the run keeps (read ahead of knowing
+        # where the limit falls): the driver raises its error only if the chunk is one of the run's
+        for rel, _size, _digest in files:
+            (plan.layout.out / rel).unlink(missing_ok=True)
+        return {"shard": chunk.index, "limit": {"error": str(exc)}}
     write_json(plan.layout.marker("ingest", plan.layout.part(chunk.index)), {**result, "files": files})
     return result
 
 
-def _ingest(plan: Plan, chunk: Chunk, rejects: dict[int, int | None]) -> dict[str, Any]:
+def _ingest(plan: Plan, chunk: Chunk, rejects: dict[int, int | None], cap: int | None) -> dict[str, Any]:
     lay, cfg = plan.layout, plan.config
     t0 = time.perf_counter()
     parsed = parse_chunk(chunk, cfg.input, source_column=cfg.output.source_column, extract=cfg.extract,
-                         rejects=rejects)
+                         rejects=rejects, limit=cap)
     ids.write_claims(plan, chunk.index, parsed.ids)
     if parsed.quarantine:
         write_parquet(lay.quarantine(chunk.index), quarantine_table(parsed.quarantine),
@@ -200,6 +212,8 @@ def _ingest(plan: Plan, chunk: Chunk, rejects: dict[int, int | None]) -> dict[st
                   **({"skipped": parsed.skipped} if parsed.skipped else {}),
                   **({"replacement_chars": parsed.replacement_chars} if parsed.replacement_chars else {})},
         "schema": schema_to_b64(fields), "json_fields": parsed.json_fields, "id_rejects": len(rejects),
+        **({"limit": {"cap": cap, "records": parsed.records, "stopped": parsed.stopped}}
+           if cap is not None else {}),
     })
     return result
 

@@ -20,8 +20,9 @@ from .shard import ShardState
 
 
 class ShardView:
-    def __init__(self, state: ShardState):
+    def __init__(self, state: ShardState, *, url_field: str = "url"):
         self._st = state
+        self._url_field = url_field
 
     @property
     def shard(self) -> int:
@@ -53,17 +54,30 @@ class ShardView:
         return self._st.table.column(col) if col in self._st.table.column_names else None
 
     def urls(self) -> list[str | None]:
-        """The page URL of every row: the field ``url``, else ``metadata.url`` (Dolma's records);
-        None where a row has none."""
-        col = self.field("url")
-        if col is None and (meta := self.field("metadata")) is not None:
-            if pa.types.is_struct(meta.type) and meta.type.get_field_index("url") >= 0:
-                col = pc.struct_field(meta, "url")
-            elif pa.types.is_string(meta.type) or pa.types.is_large_string(meta.type):   # kept as JSON text
-                return [_json_url(v) for v in meta.to_pylist()]
-        if col is None:
+        """The page URL of every row, from the field ``url_field`` names (None where a row has none).
+        A dotted path is a literal field name first, else a path into nested fields (Arrow structs or
+        objects kept as JSON text). The default ``url`` falls back to Dolma's ``metadata.url``."""
+        values = self._path_values(self._url_field)
+        if values is None and self._url_field == "url":
+            values = self._path_values("metadata.url")
+        if values is None:
             return [None] * self.n
-        return [v if isinstance(v, str) else None for v in col.to_pylist()]
+        return [v if isinstance(v, str) else None for v in values]
+
+    def _path_values(self, path: str) -> list | None:
+        """Values at ``path`` for every row, or None when no carried field has that path."""
+        if (col := self.field(path)) is not None:
+            return col.to_pylist()
+        head, *rest = path.split(".")
+        if not rest or (col := self.field(head)) is None:
+            return None
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):   # an object kept as JSON
+            return [_json_path(v, rest) for v in col.to_pylist()]
+        for name in rest:
+            if not pa.types.is_struct(col.type) or col.type.get_field_index(name) < 0:
+                return None
+            col = pc.struct_field(col, name)
+        return col.to_pylist()
 
     def holds_twins(self, rows: np.ndarray) -> np.ndarray:
         """Whether each of ``rows`` is, or holds, a kept twin that an earlier step's removal in another
@@ -97,13 +111,15 @@ class ShardView:
 def load_view(plan: Plan, k: int, shard: int) -> ShardView:
     """Shard ``shard`` as pass ``k`` left it."""
     lay = plan.layout
-    return ShardView(ShardState(shard, read_arrow(lay.shard(shard)), read_arrow(lay.state(k, shard))))
+    return ShardView(ShardState(shard, read_arrow(lay.shard(shard)), read_arrow(lay.state(k, shard))),
+                     url_field=plan.config.input.url_field)
 
 
-def _json_url(text: str | None) -> str | None:
+def _json_path(text: str | None, path: list[str]):
     try:
         value = orjson.loads(text) if text else None
     except orjson.JSONDecodeError:
         return None
-    url = value.get("url") if isinstance(value, dict) else None
-    return url if isinstance(url, str) else None
+    for name in path:
+        value = value.get(name) if isinstance(value, dict) else None
+    return value

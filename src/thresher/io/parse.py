@@ -45,6 +45,14 @@ class Parsed:
     skipped: dict[str, int] = field(default_factory=dict)
     #: U+FFFD characters in decoded HTML (bytes its charset could not decode).
     replacement_chars: int = 0
+    #: Records offered as documents (kept, or quarantined by the checks of :meth:`DocumentSink.accept`).
+    records: int = 0
+    #: Whether reading stopped at the ``limit`` of :func:`parse_chunk` with records left in the chunk.
+    stopped: bool = False
+
+
+class _LimitReached(Exception):
+    """Raised by :meth:`DocumentSink.accept` at the record after the chunk's limit: stop reading."""
 
 
 def string_array(values: list[str]) -> pa.Array:
@@ -85,6 +93,9 @@ class DocumentSink:
         #: Fields of the records that lacked the text field (for the error when every record does).
         self.fields_seen: dict[str, None] = {}
         self.columns: pa.Table | None = None    # typed carried columns (Parquet input)
+        #: Records at most to offer as documents (None: every record); ``records`` counts them.
+        self.limit: int | None = None
+        self.records = 0
 
     def reject(self, kind: str, file: str, line: int | None, offset: int | None, error: str,
                raw: bytes | None) -> None:
@@ -99,6 +110,9 @@ class DocumentSink:
                where: tuple[str, int | None, int | None], raw: bytes | None, row: int = -1) -> None:
         if self.cfg.sample < 1.0 and not self._in_sample(source, doc_id):
             return self.skip("sampled_out")
+        if self.limit is not None and self.records >= self.limit:
+            raise _LimitReached
+        self.records += 1
         if not text and not self.cfg.keep_empty:
             return self.reject("empty_document", *where, "empty document (set [input] keep_empty = true to keep it)", raw)
         if len(text) > self.cfg.max_doc_chars:
@@ -157,7 +171,8 @@ class DocumentSink:
             for name, col in zip(kept.column_names, kept.columns):
                 cols[FIELD_PREFIX + name] = col
         return Parsed(pa.table(cols), self.quarantine, json_fields, ids=self._id_table(),
-                      skipped=dict(sorted(self.skipped.items())), replacement_chars=self.replacement_chars)
+                      skipped=dict(sorted(self.skipped.items())), replacement_chars=self.replacement_chars,
+                      records=self.records)
 
     def _id_table(self) -> pa.Table:
         sources, ids, lines = zip(*self.claims) if self.claims else ((), (), ())
@@ -177,14 +192,22 @@ def _duplicate(doc_id: str, first_line: int | None) -> str:
 
 
 def parse_chunk(chunk: Chunk, cfg: InputConfig, *, source_column: str, extract: ExtractConfig | None = None,
-                rejects: dict[int, int | None] | None = None) -> Parsed:
-    """``rejects``: claims to quarantine as ``duplicate_id`` (:attr:`DocumentSink.rejects`)."""
+                rejects: dict[int, int | None] | None = None, limit: int | None = None) -> Parsed:
+    """``rejects``: claims to quarantine as ``duplicate_id`` (:attr:`DocumentSink.rejects`).
+    ``limit``: read no further than the record after the first ``limit`` (``[input] limit``: the
+    engine gives each chunk what the chunks before it left); :attr:`Parsed.stopped` says it did."""
     sink = DocumentSink(chunk, cfg, source_column, extract)
     sink.rejects = rejects or {}
-    reader_of(chunk.kind).parse(chunk, sink)
+    sink.limit = limit
+    stopped = False
+    try:
+        reader_of(chunk.kind).parse(chunk, sink)
+    except _LimitReached:
+        stopped = True
     _check_text_field(chunk, sink)
     parsed = sink.build(chunk.index)
     parsed.nbytes = sink.nbytes
+    parsed.stopped = stopped
     return parsed
 
 

@@ -41,8 +41,8 @@ Span rule: ``c4_wiki_citation`` removes "[1]", "[edit]", "[citation needed]" mar
 at most three digits, so a bracketed year such as "[2011]" stays).
 
 Corpus-learned boilerplate (``repeated_min_docs`` > 0, default 10): after the line rules, every
-remaining line is keyed by its *source* (the host of a ``url`` field or of Dolma's ``metadata.url``,
-else the input file) and its normalised text (NFKC, case and whitespace folded); a global phase counts the documents of the source
+remaining line is keyed by its *source* (the host of the page URL, read from ``[input] url_field``: ``url``, else
+Dolma's ``metadata.url``; a path such as ``page.link`` names another; else the input file) and its normalised text (NFKC, case and whitespace folded); a global phase counts the documents of the source
 that hold each line, and every occurrence of a line held by at least ``repeated_min_docs`` documents is
 removed, ``reason="repeated_line"``, ``value`` = that count. Stats list the most removed lines. With
 ``repeated_min_docs = 0`` the step is local (no extra pass over the data).
