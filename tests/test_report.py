@@ -11,6 +11,8 @@ import orjson
 import pytest
 
 
+from thresher.report.page import STEP_COLOURS
+
 from conftest import EXAMPLES, ROOT, SHARED, cli, run_ok
 
 SEEDS = SHARED / "seeds"
@@ -26,7 +28,9 @@ PAYLOADS = [
 
 def _summary(html: str) -> dict[str, int]:
     table = html.split('<table id="total">', 1)[1].split("</table>", 1)[0]
-    return {k: int(v) for k, v in re.findall(r'data-k="(\w+)">(\d+)<', table)}
+    cells = re.findall(r'data-k="(\w+)" data-v="(\d+)">([\d,]+)<', table)
+    assert all(shown == f"{int(v):,}" for _k, v, shown in cells)        # thousands separators
+    return {k: int(v) for k, v, _shown in cells}
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +68,25 @@ def test_report_summary_equals_stats(hostile_run):
     assert data["labels"] and data["labels"][0] == " ".join(top[0]["line"].split())[:60] + "…" * (len(top[0]["line"]) > 60)
     assert html.count("data-label=") == len(data["labels"])
     assert len(html.encode()) < 20_000_000
+
+
+def test_report_shows_shares_log_removals_and_a_colour_per_step(hostile_run):
+    html, stats = hostile_run["html"], hostile_run["stats"]
+    t = stats["total"]
+    total = html.split('<table id="total">', 1)[1].split("</table>", 1)[0]
+    assert f"<td>{100 * t['docs_out'] / t['docs_in']:.1f}%</td>" in total
+    assert f"<td>{100 * t['chars_out'] / t['chars_in']:.1f}%</td>" in total
+    plot = html.split('id="plot-chars_by_reason"', 1)[1].split("</svg>", 1)[0]
+    assert "(log scale)" in plot
+    for s in stats["steps"].values():         # every bar is labelled with its value
+        for r in s.get("removals", {}).values():
+            assert f">{r['chars']:,}</text>" in plot
+    legend = html.split('<div id="legend"', 1)[1].split("</div>", 1)[0]
+    assert re.findall(r'<span class="k(\d+)">(\w+)</span>', legend) == [
+        (str(i % len(STEP_COLOURS)), name) for i, name in enumerate(stats["steps_run"])]
+    data = orjson.loads(html.split('<script id="thresher-data" type="application/json">', 1)[1].split("</script>")[0])
+    cut = [seg for it in data["items"] if it["kind"] == "spans" for seg in it["segments"] if seg[0] == "*"]
+    assert cut and {seg[3] for seg in cut} <= set(stats["steps_run"]) and len({seg[3] for seg in cut}) >= 2
 
 
 def test_report_text_never_becomes_markup(hostile_run):
@@ -111,7 +134,7 @@ def test_report_in_chromium(hostile_run):
         b.get((hostile_run["out"] / "report.html").as_uri())
         assert b.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1"
         assert b.execute_script("return window.__pwned === undefined")
-        shown = {e.get_attribute("data-k"): int(e.text)
+        shown = {e.get_attribute("data-k"): int(e.text.replace(",", ""))
                  for e in b.find_elements(By.CSS_SELECTOR, "#total td[data-k]")}
         assert shown == _summary(hostile_run["html"])
         clusters = [e for e in b.find_elements(By.CSS_SELECTOR, "#list div") if e.text.startswith("cluster")]
@@ -125,6 +148,11 @@ def test_report_in_chromium(hostile_run):
         assert items and all("evil0<b>" in i.text for i in items)
         items[0].click()
         assert "<script>window.__pwned = 1</script>" in b.find_element(By.ID, "detail").text
+        # each removed span wears the colour class of its step, as the legend shows it
+        steps = hostile_run["stats"]["steps_run"]
+        for span in b.find_elements(By.CSS_SELECTOR, "#detail span.cut"):
+            step = span.get_attribute("title").split(":", 1)[0]
+            assert f"k{steps.index(step) % len(STEP_COLOURS)}" in span.get_attribute("class").split()
         assert b.execute_script("return window.__pwned === undefined")
         labels = b.find_elements(By.CSS_SELECTOR, "#plot-top_lines text[data-label]")
         assert labels and all(e.get_attribute("textContent") for e in labels)

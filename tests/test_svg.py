@@ -3,6 +3,7 @@ numpy.histogram, with axis ticks at round numbers, and no label text from a Labe
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 
@@ -78,3 +79,22 @@ def test_bar_chart_escapes_text_and_leaves_references_empty():
     assert "<reason>" not in doc and not re.search(r"<b>", doc)
     widths = [float(r.get("width")) for r in root.iter(NS + "rect") if r.find(NS + "title") is not None]
     assert widths[0] > widths[1] > 0
+
+
+def test_log_bar_chart_shows_values_orders_of_magnitude_apart_with_their_labels():
+    values = [2_500_000, 31_000, 400, 7, 0]
+    doc = svg.bar_chart([f"r{i}" for i in range(5)], values, title="t", xlabel="chars", log_x=True,
+                        value_labels=True)
+    root = _tree(doc)
+    widths = [float(r.get("width")) for r in root.iter(NS + "rect") if r.find(NS + "title") is not None]
+    # each order of magnitude is the same width: every non-zero bar is at least a few pixels
+    assert widths[0] > widths[1] > widths[2] > widths[3] >= 30 and widths[4] == 0
+    steps = [widths[0] - widths[1], widths[1] - widths[2]]
+    assert abs(steps[0] - steps[1] * math.log10(2_500_000 / 31_000) / math.log10(31_000 / 400)) < 1
+    texts = [t.text for t in root.iter(NS + "text")]
+    assert all(f"{v:,}" in texts for v in values)
+    assert {"1", "10", "100", "1,000", "10k", "100k", "1M", "10M"} <= set(texts)      # decade ticks
+    assert "chars (log scale)" in texts
+    linear = svg.bar_chart([f"r{i}" for i in range(5)], values, title="t", xlabel="chars")
+    lw = [float(r.get("width")) for r in _tree(linear).iter(NS + "rect") if r.find(NS + "title") is not None]
+    assert lw[3] < 1                           # what the log axis is for: on a linear one, 7 is no bar

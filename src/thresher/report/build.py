@@ -30,7 +30,7 @@ from ..engine.runner import read_run
 from ..errors import OutputError
 from ..io.storage import Location
 from . import svg
-from .page import SCRIPT, STYLE
+from .page import SCRIPT, STEP_COLOURS, STYLE
 
 #: Diff tokens: a word with the whitespace after it (a text's leading whitespace on its own). Separate
 #: whitespace tokens would each match thousands of others and make the diff quadratic in practice.
@@ -57,7 +57,8 @@ def _plots(stats: dict[str, Any], clusters: pa.Table | None, before: np.ndarray,
         bars.sort(key=lambda b: (-b[1], b[0]))
         out.append(("chars_by_reason", svg.bar_chart([b[0] for b in bars], [b[1] for b in bars],
                                                      title="Characters removed by step and reason",
-                                                     xlabel="characters removed")))
+                                                     xlabel="characters removed", log_x=True,
+                                                     value_labels=True)))
     if clusters is not None and clusters.num_rows:
         sizes = np.bincount(np.unique(clusters.column("cluster_id").to_numpy(), return_inverse=True)[1])
         out.append(("cluster_sizes", svg.histogram(
@@ -86,7 +87,7 @@ def _plots(stats: dict[str, Any], clusters: pa.Table | None, before: np.ndarray,
         labels = [_short(t["line"]) for t in top]
         out.append(("top_lines", svg.bar_chart([svg.Label(i) for i in range(len(top))], [t["docs"] for t in top],
                                                title="Most removed repeated lines", xlabel="documents",
-                                               color="#8e44ad", label_width=380)))
+                                               color="#8e44ad", label_width=380, value_labels=True)))
     return out, labels
 
 
@@ -200,7 +201,7 @@ def _cut_segments(text: str, rows: list[dict]) -> list:
             segs.append(["=", text[pos:s]])
         if e > s:
             tip = f"{r['step']}: {r['reason']}" + (f" -> {r['replacement']}" if r["replacement"] else "")
-            segs.append(["*", text[s:e], tip])
+            segs.append(["*", text[s:e], tip, r["step"]])
         pos = max(pos, e)
     if pos < len(text):
         segs.append(["=", text[pos:]])
@@ -320,12 +321,24 @@ def build_report(out: str | os.PathLike[str], stats: dict[str, Any] | None = Non
                       "label": f"{k[1]} ({len(rows)} removal{'s' * (len(rows) != 1)}"
                                f"{', dropped' if dropped else ''})"})
     plots, labels = _plots(stats, clusters, before, after)
-    return _page(stats, manifest, plots, {"items": items, "docs": docs, "labels": labels})
+    steps = list(stats.get("steps_run") or stats["steps"])
+    return _page(stats, manifest, plots, {"items": items, "docs": docs, "labels": labels, "steps": steps,
+                                          "colours": len(STEP_COLOURS)})
 
 
 def _json_block(data: Any) -> str:
     text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _count(key: str, value: int) -> str:
+    """A table cell showing ``value`` with thousands separators; ``data-v`` holds it as digits."""
+    return f'<td data-k="{key}" data-v="{value}">{value:,}</td>'
+
+
+def _share(part: float, whole: float) -> str:
+    """``part`` of ``whole`` as a percentage with one decimal ("-" for an empty whole)."""
+    return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
 def _page(stats: dict[str, Any], manifest: dict[str, Any], plots: list[tuple[str, str]], data: dict) -> str:
@@ -338,20 +351,25 @@ def _page(stats: dict[str, Any], manifest: dict[str, Any], plots: list[tuple[str
     for name in stats.get("steps_run") or list(stats["steps"]):
         s = stats["steps"].get(name, {})
         reasons = ", ".join(f"{r}: {v['rows']:,} ({v['chars']:,} chars)" for r, v in sorted(s.get("removals", {}).items()))
-        rows.append(f"<tr data-step=\"{e(name)}\"><td>{e(name)}</td><td data-k=\"docs_in\">{s.get('docs_in', 0)}</td>"
-                    f"<td data-k=\"docs_out\">{s.get('docs_out', 0)}</td><td>{s.get('chars_in', 0):,}</td>"
-                    f"<td>{s.get('chars_out', 0):,}</td><td>{s.get('seconds', 0)}</td>"
-                    f"<td style=\"text-align:left\">{e(reasons) or '-'}</td></tr>")
-    summary = (f"<table id=\"total\"><tr><th>documents in</th><th>documents out</th><th>characters in</th>"
-               f"<th>characters out</th><th>quarantined</th><th>wall s</th><th>MB/s</th><th>workers</th></tr>"
-               f"<tr><td data-k=\"docs_in\">{t['docs_in']}</td><td data-k=\"docs_out\">{t['docs_out']}</td>"
-               f"<td data-k=\"chars_in\">{t['chars_in']}</td><td data-k=\"chars_out\">{t['chars_out']}</td>"
-               f"<td data-k=\"quarantined\">{t['quarantined']}</td><td>{t['wall_seconds']}</td>"
-               f"<td>{t['mb_per_s']}</td><td>{t['workers']}</td></tr></table>")
+        rows.append(f"<tr data-step=\"{e(name)}\"><td>{e(name)}</td>{_count('docs_in', s.get('docs_in', 0))}"
+                    f"{_count('docs_out', s.get('docs_out', 0))}<td>{s.get('chars_in', 0):,}</td>"
+                    f"<td>{s.get('chars_out', 0):,}</td><td>{_share(s.get('chars_out', 0), s.get('chars_in', 0))}</td>"
+                    f"<td>{s.get('seconds', 0)}</td><td style=\"text-align:left\">{e(reasons) or '-'}</td></tr>")
+    summary = (f"<table id=\"total\"><tr><th>documents in</th><th>documents out</th><th>kept</th>"
+               f"<th>characters in</th><th>characters out</th><th>kept</th><th>quarantined</th><th>wall s</th>"
+               f"<th>MB/s</th><th>workers</th></tr>"
+               f"<tr>{_count('docs_in', t['docs_in'])}{_count('docs_out', t['docs_out'])}"
+               f"<td>{_share(t['docs_out'], t['docs_in'])}</td>"
+               f"{_count('chars_in', t['chars_in'])}{_count('chars_out', t['chars_out'])}"
+               f"<td>{_share(t['chars_out'], t['chars_in'])}</td>{_count('quarantined', t['quarantined'])}"
+               f"<td>{t['wall_seconds']}</td><td>{t['mb_per_s']}</td><td>{t['workers']}</td></tr></table>")
     steps_table = ("<table id=\"steps\"><tr><th>step</th><th>docs in</th><th>docs out</th><th>chars in</th>"
-                   "<th>chars out</th><th>s</th><th>removed by reason</th></tr>" + "".join(rows) + "</table>")
+                   "<th>chars out</th><th>chars kept</th><th>s</th><th>removed by reason</th></tr>"
+                   + "".join(rows) + "</table>")
     plots_html = "".join(f"<div class=\"plot\" id=\"plot-{name}\">{svg}</div>" for name, svg in plots)
     config = e(json.dumps(manifest.get("config", {}), indent=1, sort_keys=True))
+    legend = "".join(f'<span class="k{i % len(STEP_COLOURS)}">{e(name)}</span>'
+                     for i, name in enumerate(stats.get("steps_run") or list(stats["steps"])))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{csp}">
@@ -365,6 +383,7 @@ steps: {e(', '.join(stats.get('steps_run', [])))}</div></header><main>
 <label>reason <select id="f-reason"><option value="">all</option></select></label>
 <label>document id <input id="f-id" type="search" placeholder="search"></label>
 <span id="count" class="meta"></span></div>
+<div id="legend" class="meta">removed by: {legend}</div>
 <div id="list"></div><div id="detail"></div></section>
 <section><h2>Configuration</h2><pre class="cfg">{config}</pre></section>
 </main>

@@ -3,6 +3,10 @@ in a JSON block whose ``<``, ``>`` and ``&`` are escaped, and the script puts it
 ``textContent`` only. A Content-Security-Policy allows that one script (by hash) and nothing else, so
 even markup that slipped through could not run code or load anything."""
 
+#: Background of a removed span, by the index of its step among the run's steps (``k<i>`` classes).
+STEP_COLOURS = ("#ffe08a", "#ffc9d6", "#bfe0ff", "#c8efc1", "#e0d0ff", "#ffd3b0", "#bfeceb", "#e2e2e2",
+                "#f3e3b5", "#f6c6f0", "#d7e9a8", "#c9d3f5")
+
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
 header{background:#1d232a;color:#fff;padding:14px 24px}header h1{margin:0;font-size:20px}
@@ -19,8 +23,9 @@ th{background:#f0f2f5}td:first-child,th:first-child{text-align:left}
 .pair{display:flex;gap:12px}.pane{flex:1;min-width:0;border:1px solid #e6e9ed;padding:6px 8px}
 .text{white-space:pre-wrap;word-break:break-word;font:12px/1.4 ui-monospace,monospace;max-height:520px;
 overflow:auto}.del{background:#ffd7d5;text-decoration:line-through}.ins{background:#ccf2d4}
-.cut{background:#ffe8a3}.cut:hover{outline:1px solid #b58900}pre.cfg{font-size:12px;max-height:260px;overflow:auto}
-"""
+.cut:hover{outline:1px solid #b58900}pre.cfg{font-size:12px;max-height:260px;overflow:auto}
+#legend{margin:0 0 8px}#legend span{padding:1px 6px;margin-right:6px;font-size:12px}
+""" + "".join(f".k{i}{{background:{c}}}" for i, c in enumerate(STEP_COLOURS))
 
 SCRIPT = r"""
 (function(){
@@ -37,7 +42,8 @@ Object.keys(steps).sort().forEach(function(s){fStep.appendChild(el('option',null
 Object.keys(reasons).sort().forEach(function(s){fReason.appendChild(el('option',null,s)).value=s;});
 function segments(box, segs){segs.forEach(function(s){
   if(s[0]==='='){box.appendChild(document.createTextNode(s[1]));}
-  else{var sp=el('span',s[0]==='-'?'del':(s[0]==='+'?'ins':'cut'),s[1]);
+  else{var sp=el('span',s[0]==='-'?'del':(s[0]==='+'?'ins':
+    'cut k'+(Math.max(D.steps.indexOf(s[3]),0)%D.colours)),s[1]);
     if(s.length>2){sp.title=s[2];}box.appendChild(sp);} });}
 function pane(title, meta, segs){var p=el('div','pane');p.appendChild(el('h3',null,title));
   p.appendChild(el('div','meta',meta));var t=el('div','text');segments(t,segs);p.appendChild(t);return p;}

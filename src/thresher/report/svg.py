@@ -102,19 +102,30 @@ def _frame(width: float, height: float, title: str, body: list[str]) -> str:
 
 
 def bar_chart(labels: Sequence[str | Label], values: Sequence[float], *, title: str, xlabel: str,
-              color: str = "#c0392b", label_width: float | None = None) -> str:
+              color: str = "#c0392b", label_width: float | None = None, log_x: bool = False,
+              value_labels: bool = False) -> str:
     """Horizontal bars, the first label at the top. ``label_width`` (pixels) sets the label column;
-    by default it fits the longest text label."""
+    by default it fits the longest text label. ``log_x``: a log axis from the power of ten below the
+    smallest positive value, so values six orders apart all show (a zero draws no bar).
+    ``value_labels``: each bar's value written at its end."""
     n = len(values)
     if label_width is None:
         longest = max((len(s) for s in labels if isinstance(s, str)), default=10)
         label_width = min(320.0, 12 + _CHAR_PX * longest)
     row, top = 18, 28
+    value_width = 12 + _CHAR_PX * max((len(f"{v:,}") for v in values), default=1) if value_labels else 0
     x0, x1 = label_width, WIDTH + label_width - 200
     height = top + row * n + 42
     hi = max(max(values, default=0), 1)
-    ticks = nice_ticks(0, hi)
-    sx = _Scale(0, max(ticks[-1], hi), x0, x1, log=False)
+    if log_x:
+        lo = min((v for v in values if v > 0), default=1)
+        lo = 10.0 ** (math.ceil(math.log10(lo)) - 1)
+        top_tick = 10.0 ** math.ceil(math.log10(hi))
+        ticks = log_ticks(lo, top_tick)
+        sx = _Scale(lo, top_tick, x0, x1, log=True)
+    else:
+        ticks = nice_ticks(0, hi)
+        sx = _Scale(0, max(ticks[-1], hi), x0, x1, log=False)
     body = []
     y_end = top + row * n
     for t in ticks:
@@ -123,15 +134,18 @@ def bar_chart(labels: Sequence[str | Label], values: Sequence[float], *, title: 
         body.append(_text(x, y_end + 14, _num(t)))
     for i, (lab, v) in enumerate(zip(labels, values)):
         y = top + row * i
-        body.append(f'<rect x="{x0}" y="{y + 3}" width="{round(sx(v) - x0, 2)}" height="{row - 6}" '
-                    f'fill="{color}"><title>{html.escape(_num(v))}</title></rect>')
+        end = sx(v) if v > 0 or not log_x else x0
+        body.append(f'<rect x="{x0}" y="{y + 3}" width="{round(end - x0, 2)}" height="{row - 6}" '
+                    f'fill="{color}"><title>{html.escape(f"{v:,}")}</title></rect>')
+        if value_labels:
+            body.append(_text(round(end + 4, 2), y + 13, f"{v:,}", anchor="start", extra=' fill="#5b6570"'))
         if isinstance(lab, Label):
             body.append(f'<text x="{x0 - 6}" y="{y + 13}" text-anchor="end" data-label="{lab.index}"></text>')
         else:
             body.append(_text(x0 - 6, y + 13, lab, anchor="end"))
     body.append(f'<line x1="{x0}" y1="{top}" x2="{x0}" y2="{y_end}" stroke="#5b6570"/>')
-    body.append(_text((x0 + x1) / 2, y_end + 32, xlabel))
-    return _frame(x1 + 20, height, title, body)
+    body.append(_text((x0 + x1) / 2, y_end + 32, xlabel + (" (log scale)" if log_x else "")))
+    return _frame(x1 + 20 + value_width, height, title, body)
 
 
 def histogram(series: Sequence[Series], edges: np.ndarray, *, title: str, xlabel: str, ylabel: str = "",
