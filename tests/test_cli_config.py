@@ -104,6 +104,7 @@ def test_an_interrupted_run_says_how_to_resume(tmp_path):
     assert json.loads((out / "stats.json").read_text())["total"]["docs_in"] == 20000
 
 
+@pytest.mark.slow
 def test_sample_reads_the_same_share_of_records_however_sharded(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps({"id": f"d{i}", "text": f"document number {i} " + "word " * (i % 9)})
@@ -128,6 +129,7 @@ def test_sample_reads_the_same_share_of_records_however_sharded(tmp_path):
     assert cli("run", str(src), "-o", str(tmp_path / "bad"), "--sample", "1.5").returncode == 2
 
 
+@pytest.mark.slow
 def test_limit_reads_the_first_records_in_input_order_however_sharded(tmp_path):
     """--limit N: the first N records of the files in order; a record quarantined counts, a line that
     is not a record does not; what the run reads past the limit (c.jsonl, with no text field) neither

@@ -132,6 +132,7 @@ def test_ids_are_unique_per_file_and_integers_stay_exact(tmp_path):
     assert {d["source"].rsplit("/", 1)[1] for d in docs if d["id"] == "a"} == {"ids.jsonl", "other.jsonl"}
 
 
+@pytest.mark.slow
 def test_ids_are_unique_across_the_shards_of_one_file(tmp_path):
     """A file longer than a shard: an id repeated in a later shard is quarantined as in one shard,
     and a run with small shards writes the same documents and removals as one with a single shard."""
@@ -343,6 +344,7 @@ def test_a_second_run_on_the_same_out_is_refused_while_the_first_runs(tmp_path):
     assert orjson.loads((out / "stats.json").read_bytes())["total"]["docs_in"] > 0
 
 
+@pytest.mark.slow
 def test_a_read_only_install_and_home_still_compile_the_kernels(tmp_path):
     """The package folder and $HOME mounted read-only (a private mount namespace: needs root and
     unshare): numba's two cache places cannot be written, and thresher gives it a third."""
@@ -431,6 +433,7 @@ def test_verify_fails_on_every_kind_of_tampering(tmp_path):
     assert _verify_errors(ref) == []
 
 
+@pytest.mark.slow
 def test_a_damaged_work_file_is_found_on_resume_and_its_task_run_again(tmp_path):
     """What a kill -9 before the last pass leaves (status running, the last phase not done), with a
     shard of a finished ingest task deleted and a near_dup file of a finished phase changed: the

@@ -211,6 +211,7 @@ def _oracle_run(oracle, out, **near_dup):
     return stats["steps"]["near_dup"], removed, recall, exact
 
 
+@pytest.mark.slow
 def test_exact_oracle_on_real_documents(tmp_path, oracle):
     """All-pairs exact Jaccard by brute force on ~2,500 webdocs documents: recall >= 0.95 of pairs above
     threshold + 0.05; no removal below threshold - 0.05; each recorded similarity is the exact one."""
@@ -223,6 +224,7 @@ def test_exact_oracle_on_real_documents(tmp_path, oracle):
     assert len(exact) <= stats["verified"] <= stats["candidates"] and "estimated" not in stats
 
 
+@pytest.mark.slow
 def test_unverified_estimates_on_real_documents(tmp_path, oracle):
     """``verify = false`` accepts pairs by their estimates: the same recall, removals whose exact
     similarity is near the threshold at worst, recorded estimates close to the exact values, and

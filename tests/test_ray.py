@@ -34,6 +34,7 @@ def corpus(tmp_path_factory):
     return {"inputs": inputs, "local": local, "bytes": output_bytes(local)}
 
 
+@pytest.mark.slow
 def test_ray_output_is_byte_identical_to_local(corpus, tmp_path):
     out = tmp_path / "ray"
     stats = run_ok(corpus["inputs"], out, workers=2, engine="ray", config={"engine": {"shard_mb": 0.5}})
@@ -54,6 +55,7 @@ def _run_cli(corpus, out, *extra):
             "-q", "--engine", "ray", "-c", str(out.parent / "t.toml"), *extra]
 
 
+@pytest.mark.slow
 def test_killed_ray_worker_is_retried_to_identical_bytes(corpus, tmp_path):
     (tmp_path / "t.toml").write_text("[engine]\nshard_mb = 0.5\n")
     out = tmp_path / "out"
@@ -74,6 +76,7 @@ def test_killed_ray_worker_is_retried_to_identical_bytes(corpus, tmp_path):
     assert output_bytes(out) == corpus["bytes"]
 
 
+@pytest.mark.slow
 def test_killed_ray_driver_resumes_to_identical_bytes(corpus, tmp_path):
     (tmp_path / "t.toml").write_text("[engine]\nshard_mb = 0.5\n")
     out = tmp_path / "out"
@@ -109,6 +112,7 @@ def test_missing_ray_names_the_extra(monkeypatch, tmp_path):
         thresher.run([str(EXAMPLES)], str(tmp_path / "out"), engine="ray", steps=["exact"])
 
 
+@pytest.mark.slow
 def test_a_ray_that_thresher_starts_listens_on_loopback_only_with_its_authentication():
     import ipaddress
 

@@ -113,7 +113,7 @@ def test_report_command_regenerates_the_same_page_from_the_inputs(hostile_run, t
 
 
 def _browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (test extra)")
     from selenium.webdriver.chrome.service import Service
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not chromium or not driver:

@@ -63,6 +63,7 @@ def test_examples_find_every_exact_copy(tmp_path):
     assert sum(counts.values()) == 5 and counts["t2-p1"] == 1
 
 
+@pytest.mark.slow
 def test_workers_and_formats_give_identical_bytes(tmp_path):
     corpus = tmp_path / "c.jsonl"
     make_corpus(corpus, docs=3000, copy_fraction=0.2)
@@ -133,6 +134,7 @@ def test_missing_input_and_usage_errors_exit_2(tmp_path):
     assert proc.returncode == 2
 
 
+@pytest.mark.slow
 def test_output_with_another_config_is_refused_unless_overwrite(tmp_path):
     out = tmp_path / "out"
     cli_ok("run", str(EXAMPLES), "-o", str(out), "-q", out=out)
@@ -218,6 +220,7 @@ def big(tmp_path_factory):
     return {"corpus": corpus, "first_of": first_of, "out": out, "stats": stats, "bytes": output_bytes(out)}
 
 
+@pytest.mark.slow
 def test_two_hundred_thousand_documents_with_copies(big):
     first_of = big["first_of"]
     assert len(first_of) > 35_000
@@ -242,6 +245,7 @@ def test_two_hundred_thousand_documents_with_copies(big):
     assert big["stats"]["total"]["shards"] > 10
 
 
+@pytest.mark.slow
 def test_two_hundred_thousand_documents_one_worker_gives_the_same_bytes(big, tmp_path):
     out = tmp_path / "w1"
     run_ok([big["corpus"]], out, workers=1, config=BIG_CONFIG)
@@ -264,6 +268,7 @@ def _kill_when(proc, folder, count, timeout=120):
 
 @pytest.mark.parametrize("phase,count", [("ingest", 3), ("pass1", 2), ("near_dup.verify", 2), ("pass2", 2),
                                          ("pass3", 2), ("pass4", 2), ("boilerplate.reduce", 2), ("pass5", 2)])
+@pytest.mark.slow
 def test_killed_run_resumes_to_identical_bytes(big, tmp_path, phase, count):
     cfg = tmp_path / "t.toml"
     cfg.write_text(f"steps = {BIG_STEPS!r}\n[engine]\nshard_mb = 4\n".replace("'", '"'))

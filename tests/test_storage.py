@@ -48,7 +48,7 @@ def _corpus() -> list:
 
 
 def test_fsspec_memory_url_writes_the_same_bytes(tmp_path):
-    pytest.importorskip("fsspec")
+    pytest.importorskip("fsspec", reason="needs fsspec (test extra)")
     cfg = {"engine": {"shard_mb": 0.05}, "boilerplate": {"repeated_min_docs": 2}}
     run_ok(_corpus(), tmp_path / "local", workers=1, steps=STEPS, config=cfg)
     url = "memory://thresher-test/out"
@@ -85,9 +85,10 @@ def local_run(tmp_path_factory):
 
 
 @pytest.mark.parametrize("engine", ["local", "ray"])
+@pytest.mark.slow
 def test_s3_output_is_byte_identical_to_a_local_folder(s3, local_run, engine):
     if engine == "ray":
-        pytest.importorskip("ray")
+        pytest.importorskip("ray", reason="the Ray engine is an optional extra (pip install 'thresher[ray]')")
     location(f"s3://thresher-{engine}{s3}").mkdir()                 # the bucket
     url = f"s3://thresher-{engine}/runs/out{s3}"
     stats = run_ok(_corpus(), url, workers=2, steps=STEPS, engine=engine, config=local_run["config"])
@@ -130,6 +131,7 @@ def _output_rows(out, prefix: str) -> dict[str, list]:
     return rows
 
 
+@pytest.mark.slow
 def test_inputs_on_s3_give_the_same_documents_and_removals(s3, tmp_path):
     """Text files, JSONL (plain and gzip) and Parquet read from a store URL, a folder and a glob."""
     import gzip

@@ -161,6 +161,7 @@ def test_workers_give_identical_bytes_for_every_step(tmp_path):
     assert outs[0] == outs[1]
 
 
+@pytest.mark.slow
 def test_debian_copyright_files_both_steps(tmp_path):
     """~700 real licence files of this machine, full of repeated licence texts."""
     import glob

@@ -137,6 +137,7 @@ def test_a_warc_charset_header_wins_over_detection(tmp_path):
     assert doc["text"] == text and doc["charset"] == "cp1251" and doc["url"] == "http://example.org/"
 
 
+@pytest.mark.slow
 def test_big_archive_in_shards_same_bytes_with_workers_and_after_kill(tmp_path):
     """An archive several shards long (cut at records by the driver), the real archives three times
     over: 1 and 2 workers and a run killed with SIGKILL and resumed give the same bytes, with the
@@ -184,7 +185,7 @@ def _raw_records(path: Path) -> list[bytes]:
 
 
 def test_trafilatura_extractor(tmp_path):
-    pytest.importorskip("trafilatura")
+    pytest.importorskip("trafilatura", reason="the trafilatura extractor is an optional extra (pip install 'thresher[trafilatura]')")
     cfg = tmp_path / "t.toml"
     cfg.write_text('[extract]\nextractor = "trafilatura"\n')
     out = tmp_path / "out"
