@@ -210,6 +210,12 @@ def _check_value(where: str, value: Any, tp: Any, meta: Mapping[str, Any]) -> An
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where} = {value!r} must be a non-empty string")
         return value
+    if origin is tuple and dataclasses.is_dataclass(item := typing.get_args(tp)[0]):
+        # an array of tables ([[section.key]] in TOML): each one validated as its own section
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where} must be a list of tables ([[{where}]] in TOML), not {value!r}")
+        return tuple(v if isinstance(v, item) else build_section(item, v, f"{where}[{i}]")
+                     for i, v in enumerate(value))
     if origin is tuple:
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where} = {value!r} must be a list of strings")
@@ -283,6 +289,9 @@ def toml_value(value: Any) -> str:
         return orjson.dumps(value).decode()
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if dataclasses.is_dataclass(value):   # an inline table
+        return "{" + ", ".join(f"{f.name} = {toml_value(getattr(value, f.name))}"
+                               for f in dataclasses.fields(value)) + "}"
     raise TypeError(f"no TOML form for {value!r}")
 
 

@@ -25,7 +25,9 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | RunConfig |
         data = dict(config or {})
     data = merge(data, {k: v for k, v in overrides.items() if v is not None})
     cfg = parse_config(data, step_configs=step_configs())
-    cfg = replace(cfg, steps=tuple(resolve_steps(cfg.steps)))
+    # a step off by default runs when its section sets an option (decontaminate: a benchmark)
+    configured = [n for n, o in cfg.step_options.items() if o != registry.step_class(n).Config()]
+    cfg = replace(cfg, steps=tuple(resolve_steps(cfg.steps, configured=configured)))
     # every step that runs has its options, given or default: a file that spells out the defaults
     # (`thresher config`) is the same config, with the same hash, as no file
     options = dict(cfg.step_options)

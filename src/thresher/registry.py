@@ -30,13 +30,14 @@ from .steps.global_step import GlobalStep
 from .steps.language import LanguageId
 from .steps.near_dup import NearDup
 from .steps.paragraphs import ParagraphDedup
+from .steps.decontaminate import Decontaminate
 from .steps.pii import PiiFilter
 from .steps.quality import QualityFilter
 from .steps.repeats import Repeats
 from .steps.substrings import SubstringDedup
 
 BUILTIN: tuple[type[Step], ...] = (Boilerplate, Repeats, QualityFilter, LanguageId, ExactDedup, NearDup,
-                                   ParagraphDedup, SubstringDedup, PiiFilter)
+                                   ParagraphDedup, SubstringDedup, PiiFilter, Decontaminate)
 ENTRY_POINT_GROUP = "thresher.steps"
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -63,8 +64,9 @@ def check_step(cls: object, *, origin: str = "") -> type[Step]:
         raise ConfigError(f"{label}: position must be an integer")
     if not is_dataclass(cls.Config):
         raise ConfigError(f"{label}: Config must be a dataclass (its options)")
-    if cls.twins not in (None, "document", "corpus"):
-        raise ConfigError(f"{label}: twins must be None, 'document' or 'corpus' (got {cls.twins!r})")
+    if cls.twins not in (None, "document", "corpus", "external"):
+        raise ConfigError(f"{label}: twins must be None, 'document', 'corpus' or 'external' "
+                          f"(got {cls.twins!r})")
     if issubclass(cls, DocumentStep):
         if cls.twins == "corpus":
             raise ConfigError(f"{label} is a DocumentStep, which sees one document at a time: its twins "
@@ -128,11 +130,13 @@ def step_configs() -> dict[str, type]:
     return {name: cls.Config for name, cls in STEPS.items()}
 
 
-def resolve_steps(names: list[str] | tuple[str, ...] | None) -> list[str]:
-    """Validate step names and put them in pipeline order (every built-in step when None)."""
+def resolve_steps(names: list[str] | tuple[str, ...] | None, *, configured: Iterable[str] = ()) -> list[str]:
+    """Validate step names and put them in pipeline order. None: the built-in steps that run by
+    default, and those off by default (``Step.default``) whose section is among ``configured``."""
     load_plugins()
     if names is None:
-        return list(CANONICAL_ORDER)
+        extra = set(configured)
+        return [n for n in CANONICAL_ORDER if STEPS[n].default or n in extra]
     if not names:
         raise ConfigError("no steps given; choose from: " + ", ".join(STEPS))
     for name in names:

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from . import registry
 from .configure import load_config
 from .documents import apply_removals, covers
 from .engine.layout import Layout, read_json, read_parquet
@@ -64,7 +65,9 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
     order = {s["name"]: i for i, s in enumerate(manifest["steps"])}
     steps = set(cfg.steps or ()) | set(order)
     errors: list[str] = []
-    twins = _TwinCheck(order)
+    # a step whose twins are outside the corpus (benchmark items) names them as '<name>/<id>'
+    external = {n: _external_names(cfg, n) for n in order if registry.step_class(n).twins == "external"}
+    twins = _TwinCheck(order, external)
     counts = defaultdict(int)
     by_reason: Counter[tuple[str, str]] = Counter()
     fmt = cfg.output.format
@@ -151,6 +154,12 @@ def verify_output(out: str | os.PathLike[str], *, max_errors: int = 20) -> dict[
     return {**counts, "errors": errors}
 
 
+def _external_names(cfg, step: str) -> set[str] | None:
+    """The benchmark names a step with external twins may name (its options' ``benchmark``)."""
+    benchmarks = getattr(cfg.step_options.get(step), "benchmark", None)
+    return None if benchmarks is None else {b.name for b in benchmarks}
+
+
 class _TwinCheck:
     """Every kept twin a removal row names is in the output: the twin document is in documents/ and a
     twin span is still in its kept text (no row of the step that named it, or of a later step, removes
@@ -158,8 +167,12 @@ class _TwinCheck:
     document needs nothing more when that document is dropped: the drop accounts for all of its text.
     Every near-duplicate cluster's kept document is in documents/."""
 
-    def __init__(self, order: dict[str, int]):
+    def __init__(self, order: dict[str, int], external: dict[str, set[str] | None] | None = None):
         self.order = order
+        #: Steps whose twins lie outside the corpus, with the names their twin ids may start with
+        #: (None: any); their rows are checked for that, not looked up in documents/.
+        self.external = external or {}
+        self.bad_external: list[str] = []
         self.kept: dict[str, list[list[tuple[int, int, int]]]] = defaultdict(list)
         self.claims: list[tuple[str, bool, int, str, int | None, int | None]] = []
 
@@ -168,11 +181,17 @@ class _TwinCheck:
             self.kept[doc_id].append([(x["start"], x["end"], self.order.get(x["step"], -1)) for x in rows
                                       if x["replacement"] is None])
         for x in rows:
-            if x["dup_of_id"] is not None:
+            if x["dup_of_id"] is not None and x["step"] in self.external:
+                names = self.external[x["step"]]
+                if names is not None and x["dup_of_id"].split("/", 1)[0] not in names:
+                    self.bad_external.append(f"a removal of {doc_id!r} by {x['step']} names {x['dup_of_id']!r}, "
+                                             f"not an item of its benchmarks ({', '.join(sorted(names))})")
+            elif x["dup_of_id"] is not None:
                 self.claims.append((doc_id, kept, self.order.get(x["step"], -1), x["dup_of_id"],
                                     x["dup_of_start"], x["dup_of_end"]))
 
     def errors(self, cluster_keepers: list[str]):
+        yield from self.bad_external
         for doc_id, kept, step, twin, a, b in self.claims:
             if twin == doc_id and not kept:
                 continue

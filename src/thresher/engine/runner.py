@@ -447,6 +447,8 @@ class Runner:
             s = steps.setdefault(name, {})
             if (g := plan.global_part(name)) is not None:
                 s = steps[name] = g.summarize(s)
+            elif (local := plan.local_part(name)) is not None:
+                s = steps[name] = local.summarize(s)
             secs = s.get("seconds", 0.0)
             s["seconds"] = round(secs, 3)
             s["mb_per_s"] = round(s.get("chars_in", 0) / secs / 1e6, 2) if secs else None

@@ -19,7 +19,7 @@ from ..io.parse import FIELD_PREFIX
 from ..steps.base import DocumentStep
 from ..steps.global_step import TWIN_KEY, GlobalStep
 from .rows import STATE_SCHEMA, RemovalRows, int_column
-from .stats import StepStats
+from .stats import StepStats, tally_external
 from .twins import Twins, plan_cuts
 from ..text.splice import splice
 
@@ -213,15 +213,20 @@ class ShardState:
                      values: np.ndarray, twin: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """:meth:`_record` for many span removals at once, as arrays (``code`` indexes ``reasons`` and
         ``replacements``; NaN ``values``: none). ``twin``: original spans, inside each removal's own
-        document, that it duplicates (a negative start: none); without it no row names a twin.
+        document, that it duplicates (a negative start: none), or for an ``external`` step the names
+        of what each matched (an object array) and the similarities; without it no row names a twin.
         Whole-document drops go through :meth:`drop`."""
         n = len(rows)
         take = pa.array(rows, pa.int64())
         codes = pa.array(code, pa.int64())
         keys = doc_key(self.shard, rows)
-        if twin is None:
+        if twin is None or twin[0].dtype == object:       # no twin, or one outside the corpus
             null = {c: pa.nulls(n, STATE_SCHEMA.field(c).type)
                     for c in ("dup_of_id", "dup_of_start", "dup_of_end", "similarity", "_dup_key")}
+            if twin is not None:
+                sim = np.asarray(twin[1], np.float64)
+                null.update(dup_of_id=pa.array(list(twin[0]), pa.string()),
+                            similarity=pa.array(sim, pa.float64(), mask=np.isnan(sim)))
         else:
             none = twin[0] < 0
             null = {"dup_of_id": pa.array(self.table.column("id").take(take).to_pylist(), pa.string(),
@@ -371,9 +376,15 @@ class ShardState:
         self._check_verdicts(step, doc_rows, start, end, drop)
         reasons, repl = v.reasons, v.replacements or (None,) * len(v.reasons)
 
+        ext_id = None if v.twin_id is None else np.asarray(v.twin_id, object)[keep]
+        ext_sim = np.full(len(at), np.nan) if v.similarity is None else np.asarray(v.similarity, np.float64)[keep]
+        if ext_id is not None and len(ext_id):
+            tally_external(stats, ext_id, doc_rows, np.where(drop, self.cur_len[doc_rows], end - start))
         for i in np.flatnonzero(drop).tolist():
             x = float(value[i])
-            self.drop(int(doc_rows[i]), step.name, reasons[code[i]], stats, value=None if x != x else x)
+            ext = {} if ext_id is None else {"dup_of_id": ext_id[i],
+                                             "similarity": None if ext_sim[i] != ext_sim[i] else float(ext_sim[i])}
+            self.drop(int(doc_rows[i]), step.name, reasons[code[i]], stats, value=None if x != x else x, **ext)
         cut = ~drop
         edited = self.edited_mask(doc_rows)
         touched = [int(rows[r]) for r in np.unique(at[cut & edited]).tolist()
@@ -386,6 +397,8 @@ class ShardState:
             if v.twin_start is not None and step.twins == "document":
                 twin = (np.asarray(v.twin_start, np.int64)[keep][fresh],
                         np.asarray(v.twin_end, np.int64)[keep][fresh])
+            if ext_id is not None:
+                twin = (ext_id[fresh], ext_sim[fresh])
             stats.removed_many(reasons, f_code, (f_end - f_start).astype(np.float64), f_value)
             self._record_many(f_rows, f_start, f_end, step.name, reasons, f_code, repl, f_value, twin)
             f_repl = [repl[c] for c in f_code.tolist()] if any(repl) else None
@@ -584,3 +597,4 @@ def last_at_or_before(row: np.ndarray, cur: np.ndarray, rows: np.ndarray, positi
     query = kind[order] == 1
     out[order[query] - n] = seen[query]
     return out
+

@@ -48,3 +48,19 @@ def merge_stats(a: Any, b: Any) -> Any:
             out[k] = merge_stats(out[k], v) if k in out else v
         return out
     return a + b
+
+
+def tally_external(stats: StepStats, names: np.ndarray, rows: np.ndarray, chars: np.ndarray) -> None:
+    """Stats of removals whose twins lie outside the corpus, by source (the part of the twin's name
+    before '/', e.g. a benchmark): documents, removals, characters, and hits per twin."""
+    out = stats.data.setdefault("external", {})
+    by: dict[str, list[int]] = {}
+    for i, name in enumerate(names.tolist()):
+        by.setdefault(name.split("/", 1)[0], []).append(i)
+    for source, idx in sorted(by.items()):
+        s = out.setdefault(source, {"documents": 0, "removals": 0, "chars": 0, "twins": {}})
+        s["documents"] += len(np.unique(rows[idx]))
+        s["removals"] += len(idx)
+        s["chars"] += int(chars[idx].sum())
+        for name in names[idx].tolist():
+            s["twins"][name] = s["twins"].get(name, 0) + 1

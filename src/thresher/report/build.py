@@ -331,6 +331,11 @@ def _json_block(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _most_found(bench: dict[str, Any]) -> str:
+    """A benchmark's most found items, as 'name/id (removals)'."""
+    return ", ".join(f"{t['item']} ({t['removals']})" for t in bench["top_items"][:5])
+
+
 def _count(key: str, value: int) -> str:
     """A table cell showing ``value`` with thousands separators; ``data-v`` holds it as digits."""
     return f'<td data-k="{key}" data-v="{value}">{value:,}</td>'
@@ -366,6 +371,14 @@ def _page(stats: dict[str, Any], manifest: dict[str, Any], plots: list[tuple[str
     steps_table = ("<table id=\"steps\"><tr><th>step</th><th>docs in</th><th>docs out</th><th>chars in</th>"
                    "<th>chars out</th><th>chars kept</th><th>s</th><th>removed by reason</th></tr>"
                    + "".join(rows) + "</table>")
+    contamination = "".join(
+        f"<tr><td>{e(bench)}</td>{_count('documents', b['documents'])}<td>{b['chars']:,}</td>"
+        f"<td>{b['items_hit']:,}</td><td style=\"text-align:left\">{e(_most_found(b)) or '-'}</td></tr>"
+        for s in stats["steps"].values() for bench, b in sorted(s.get("benchmarks", {}).items()))
+    if contamination:
+        steps_table += ("<h2>Benchmark contamination</h2><table id=\"contamination\"><tr><th>benchmark</th>"
+                        "<th>documents</th><th>characters removed</th><th>items found</th>"
+                        "<th>most found</th></tr>" + contamination + "</table>")
     plots_html = "".join(f"<div class=\"plot\" id=\"plot-{name}\">{svg}</div>" for name, svg in plots)
     config = e(json.dumps(manifest.get("config", {}), indent=1, sort_keys=True))
     legend = "".join(f'<span class="k{i % len(STEP_COLOURS)}">{e(name)}</span>'

@@ -52,12 +52,18 @@ class Step:
     #: Order within the stage (lower first; ties by name).
     position: ClassVar[int] = 100
     #: Whether the step's removal rows name kept twins (``dup_of_*``): None, ``"document"`` (a twin
-    #: inside the same document, e.g. a repeated line) or ``"corpus"`` (a twin anywhere).
+    #: inside the same document, e.g. a repeated line), ``"corpus"`` (a twin anywhere) or
+    #: ``"external"`` (what the removed text matched lies outside the corpus, e.g. a benchmark item
+    #: named ``<benchmark>/<item id>``: no document of the output holds it, and none need).
     twins: ClassVar[str | None] = None
     #: A global step whose decisions the engine may withhold where they would remove a twin that an
     #: earlier step named: cut into a twin span, or drop (or empty) a twin document. Dedup steps can
     #: (what they leave is still a duplicate, counted in stats as ``spared_twins``); filters cannot.
     keeps_twins: ClassVar[bool] = False
+    #: Whether the step runs when no steps are named. A step that needs settings to do anything
+    #: (``decontaminate``: its benchmarks) is off by default and joins the default steps when its
+    #: section is in the config.
+    default: ClassVar[bool] = True
     #: Rough seconds numba takes to compile the step's own kernels on a machine that has not compiled
     #: them yet; the warm-up before a run's first phase starts the longest first.
     compile_seconds: ClassVar[float] = 0.0
@@ -108,6 +114,11 @@ class Verdicts:
     #: text that entry ``i`` duplicates (current offsets; a negative start: none).
     twin_start: np.ndarray | None = None
     twin_end: np.ndarray | None = None
+    #: For a step whose twins lie outside the corpus (``twins = "external"``, e.g. benchmark items):
+    #: the name of what entry ``i`` matched (its removal row's ``dup_of_id``) and how much of it
+    #: (``similarity``, NaN: none).
+    twin_id: Sequence[str] | None = None
+    similarity: np.ndarray | None = None
 
     @classmethod
     def drops(cls, reasons: tuple[str, ...], rows: np.ndarray, code: np.ndarray, lengths: np.ndarray,
@@ -129,17 +140,21 @@ class Verdicts:
             return None
         value = [None if x != x else x for x in self.value[lo:hi].tolist()] if self.value is not None \
             else [None] * int(hi - lo)
+        ext_id = list(self.twin_id[lo:hi]) if self.twin_id is not None else [None] * int(hi - lo)
+        ext_sim = [None if x != x else x for x in self.similarity[lo:hi].tolist()] \
+            if self.similarity is not None else [None] * int(hi - lo)
         if self.drop is not None and self.drop[lo]:
-            return Drop(self.reasons[self.code[lo]], value=value[0])
+            return Drop(self.reasons[self.code[lo]], value=value[0], dup_of_id=ext_id[0], similarity=ext_sim[0])
         repl = self.replacements or (None,) * len(self.reasons)
         twins: list = [(None, None)] * int(hi - lo)
         if self.twin_start is not None:
             twins = [(a, b) if a >= 0 else (None, None) for a, b in
                      zip(self.twin_start[lo:hi].tolist(), self.twin_end[lo:hi].tolist())]
         return [Cut(a, b, self.reasons[c], replacement=repl[c], value=x, dup_of_start=t[0], dup_of_end=t[1],
-                    similarity=None if t[0] is None else 1.0) for a, b, c, x, t in
+                    similarity=sim if t[0] is None else 1.0, dup_of_id=ext)
+                for a, b, c, x, t, ext, sim in
                 zip(self.start[lo:hi].tolist(), self.end[lo:hi].tolist(), self.code[lo:hi].tolist(), value,
-                    twins)]
+                    twins, ext_id, ext_sim)]
 
 
 class DocumentStep(Step):
@@ -167,3 +182,7 @@ class DocumentStep(Step):
     def process_batch(self, texts: pa.LargeStringArray) -> Verdicts:
         """The verdicts for a batch of current texts (only with ``batched = True``)."""
         raise NotImplementedError
+
+    def summarize(self, stats: dict[str, Any]) -> dict[str, Any]:
+        """Final touch on the step's stats merged over all shards (e.g. rank and cut a list)."""
+        return stats
