@@ -170,13 +170,21 @@ def utf8_buffer(arr: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray
     arr = _as_large_string(arr)
     n = len(arr)
     if n == 0:
-        return np.zeros(0, np.uint8), np.zeros(1, np.int64)
+        return _readonly(np.zeros(0, np.uint8)), np.zeros(1, np.int64)
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
     base = int(offsets[0])
     values = arr.buffers()[2]
     data = (np.frombuffer(values, dtype=np.uint8)[base: int(offsets[-1])] if values is not None
             else np.zeros(0, np.uint8))
-    return data, offsets - base
+    return _readonly(data), offsets - base
+
+
+def _readonly(data: np.ndarray) -> np.ndarray:
+    """``data`` as a read-only view. An Arrow buffer is read-only or not depending on how it was
+    made, and numba compiles a kernel once per flavour: one flavour halves the compiling."""
+    view = data.view()
+    view.flags.writeable = False
+    return view
 
 
 def fingerprints(arr: pa.Array | pa.ChunkedArray, *, normalization: str = "NFC",
