@@ -169,3 +169,15 @@ def test_real_benchmarks_find_their_items_in_web_text(tmp_path):
     v = step.process_batch(pa.array(texts + [PROSE * 20], pa.large_string()))
     assert v.row.tolist() == list(range(20))
     assert v.twin_id == [f"gsm8k/{rows[i]['eval_instance_index']}" for i in picks]
+
+
+def test_a_region_must_hold_a_share_of_its_item(tmp_path):
+    """13 words of a 33-word item (1 of its 21 windows) are a quote, not the item; 16 words (4 of
+    21) are a partial copy; min_share = 0 counts any window."""
+    words = LONG.split()
+    assert len(words) == 33
+    texts = [PROSE + " ".join(words[:13]) + "\n" + PROSE, PROSE + " ".join(words[:16]) + "\n" + PROSE]
+    v = _step(tmp_path).process_batch(pa.array(texts, pa.large_string()))
+    assert v.row.tolist() == [1] and v.similarity.tolist() == [round(4 / 21, 4)]
+    v = _step(tmp_path, min_share=0.0).process_batch(pa.array(texts, pa.large_string()))
+    assert v.row.tolist() == [0, 1]

@@ -10,7 +10,9 @@ Matching, as GPT-3's and datatrove's decontamination do: a document window of ``
 words (default 13) equal to a window of an item is a hit; an item of fewer words than ``ngram`` but at
 least ``min_words`` is one window, all of it. Windows that more than ``max_items`` items share are
 phrasing common to the benchmark ("which of the following statements is true") rather than one item's,
-and are left out of the index. Hits closer than ``window`` characters are one contaminated region,
+and are left out of the index. Hits closer than ``window`` characters are one contaminated region, when
+they hold at least ``min_share`` (0.1) of its item's windows (a sentence of Dickens that a long MMLU
+passage quotes, met in a tutorial, is not the item),
 widened by ``window`` characters on each side (200, as GPT-3) and cut with ``reason="contamination"``;
 ``mode = "document"`` drops the whole document instead. The removal row names the item with the most
 hits in the region as ``dup_of_id = "<benchmark>/<item id>"`` (``twins = "external"``: not a corpus
@@ -69,6 +71,9 @@ class DecontaminateConfig:
                             "this many words; shorter items are not matched.", min=1)
     max_items: int = option(10, "Windows shared by more than this many items of one benchmark are "
                             "common phrasing, not an item, and do not match.", min=1)
+    min_share: float = option(
+        0.1, "A region is contamination when it holds at least this share of its item's windows: a "
+        "famous sentence that a long reading passage quotes is not the item.", min=0.0, max=1.0)
     window: int = option(200, "Characters removed on each side of a contaminated region; hits closer than "
                          "this are one region.", min=0)
     mode: Literal["span", "document"] = option("span", "'span' cuts each contaminated region; 'document' "
@@ -131,15 +136,18 @@ class Decontaminate(DocumentStep):
         texts = as_arrow(texts)
         c, ix = self.config, self.index
         lengths = np.asarray(pa.compute.utf8_length(texts).to_numpy(zero_copy_only=False), np.int64)
-        empty = Verdicts(reasons=REASONS, row=np.zeros(0, np.int64), start=np.zeros(0, np.int64),
-                         end=np.zeros(0, np.int64), code=np.zeros(0, np.int64), twin_id=[],
-                         similarity=np.zeros(0))
+        empty = self._empty()
         if not len(texts) or not len(ix.keys):
             return empty
         doc, a, b, slot, _n = find_windows(texts, ix.lengths, ix.keys, ix.table, ix.bits)
         if not len(doc):
             return empty
         return self._verdicts(doc, a, b, slot, lengths)
+
+    @staticmethod
+    def _empty() -> Verdicts:
+        z = np.zeros(0, np.int64)
+        return Verdicts(reasons=REASONS, row=z, start=z, end=z, code=z, twin_id=[], similarity=np.zeros(0))
 
     def _verdicts(self, hit_doc, a, b, hit_slot, lengths) -> Verdicts:
         """Hits (text, character span, index slot) into regions: merged when closer than ``window``,
@@ -158,13 +166,17 @@ class Decontaminate(DocumentStep):
                 members.append(order[j])
                 j += 1
             item, share, hits = ix.best_item(hit_slot[np.array(members)])
+            i = j
+            if share < c.min_share:
+                continue
             rows.append(d)
             starts.append(max(0, lo - c.window))
             ends.append(min(int(lengths[d]), hi + c.window))
             ids.append(item)
             sims.append(share)
             values.append(hits)
-            i = j
+        if not rows:
+            return self._empty()
         row = np.array(rows, np.int64)
         if c.mode == "document":      # one drop per document: its first region names the item
             first = np.concatenate([[True], row[1:] != row[:-1]])
