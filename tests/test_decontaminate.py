@@ -148,6 +148,14 @@ def test_cli_run_removes_items_and_verify_passes(tmp_path, mode):
     assert cli("verify", str(out)).returncode == 0
     stats = json.loads((out / "stats.json").read_text())
     assert stats["steps"]["decontaminate"]["removals"]["contamination"]["rows"] == 2
+    if mode == "document":       # a benchmark twin is checked by benchmark name, not in documents/
+        part = next((out / "removals").glob("*.parquet"))
+        t = pq.read_table(part)
+        ids = [x if x is None else "other/" + x.split("/")[1] for x in t.column("dup_of_id").to_pylist()]
+        pq.write_table(t.set_column(t.schema.get_field_index("dup_of_id"), "dup_of_id", pa.array(ids, pa.string())), part)
+        proc = cli("verify", str(out))
+        assert proc.returncode != 0 and "not an item of its benchmarks (quiz)" in proc.stdout + proc.stderr
+        return
     quiz = stats["steps"]["decontaminate"]["benchmarks"]["quiz"]
     chars = stats["steps"]["decontaminate"]["removals"]["contamination"]["chars"]
     assert (quiz["documents"], quiz["removals"], quiz["items_hit"], quiz["chars"]) == (2, 2, 2, chars)

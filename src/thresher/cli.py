@@ -336,7 +336,8 @@ def steps():
     for name in registry.pipeline_order(registry.STEPS):
         cls = registry.STEPS[name]
         where = "" if name in CANONICAL_ORDER else f", from {cls.__module__}"
-        click.echo(f"{name}  (stage {cls.stage}, version {cls.version}{where})")
+        off = "" if cls.default else ", off unless its section sets an option"
+        click.echo(f"{name}  (stage {cls.stage}, version {cls.version}{where}{off})")
         for f in dataclasses.fields(cls.Config):
             click.echo(f"    {f.name} = {toml_value(f.default)}   {f.metadata.get('help', '')}")
         if getattr(cls, "rules", None):
