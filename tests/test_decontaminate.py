@@ -102,10 +102,14 @@ def test_config_errors_name_the_fix(tmp_path):
         thresher.load_config({"decontaminate": {"benchmark": [{"name": "x", "path": "p", "field": ["q"]}]}})
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "ok"}\n{oops\n')
-    step = Decontaminate(DecontaminateConfig(benchmark=thresher.load_config(
-        {"decontaminate": {"benchmark": [{"name": "x", "path": str(bad)}]}}).step_options["decontaminate"].benchmark))
     with pytest.raises(ConfigError, match=r"bad.jsonl:2: benchmark item is not valid JSON"):
-        step.process_batch(pa.array(["text"], pa.large_string()))
+        thresher.load_config({"decontaminate": {"benchmark": [{"name": "x", "path": str(bad)}]}})
+    bad.write_text('{"prompt": "a text under another name"}\n')
+    with pytest.raises(ConfigError, match=r"bad.jsonl:1: benchmark 'x' item has no string field 'question' "
+                                          r"\(fields: prompt\); set fields"):
+        thresher.load_config({"decontaminate": {"benchmark": [{"name": "x", "path": str(bad)}]}})
+    cfg = thresher.load_config({"decontaminate": {"benchmark": [{"name": "x", "path": str(bad), "fields": ["prompt"]}]}})
+    assert Decontaminate(cfg.step_options["decontaminate"]).index.names == ["x/0"]
 
 
 def test_off_by_default_on_when_configured_and_config_reads_back(tmp_path):

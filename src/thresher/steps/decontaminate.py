@@ -110,7 +110,9 @@ class Decontaminate(DocumentStep):
                 raise ConfigError(f"{where} ('{b.name}'): no file matches path = '{b.path}'")
             if not b.fields:
                 raise ConfigError(f"{where} ('{b.name}') needs fields: the item's text fields")
-        self._index: _Index | None = None
+        # the items are read now, when the config is checked: a bad item file is an error before any
+        # work starts, and the driver builds the cached index once before the workers map it
+        self._index: _Index | None = _Index.load(c) if c.benchmark else None
 
     def summarize(self, stats: dict) -> dict:
         """Per benchmark: contaminated documents, removals, characters, items hit and the most hit."""
