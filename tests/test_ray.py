@@ -134,3 +134,28 @@ def test_a_ray_that_thresher_starts_listens_on_loopback_only_with_its_authentica
         assert exposed == []
     finally:
         ex.close()
+
+
+@pytest.mark.slow
+def test_decontaminate_on_ray_gives_the_local_bytes(tmp_path):
+    """A step whose twins lie outside the corpus (benchmark items) records them the same on Ray."""
+    import gzip
+
+    import orjson
+
+    items = [{"idx": i, "question": f"A farmer number {i} has seventeen sheep and all but nine run away "
+                                    f"through a gap in the old stone wall of field {i}; how many are left?"}
+             for i in range(5)]
+    bench = tmp_path / "bench.jsonl.gz"
+    bench.write_bytes(gzip.compress(b"".join(orjson.dumps(r) + b"\n" for r in items)))
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join(orjson.dumps({"id": f"d{i}", "text": "Notes from the market.\n" * 20 + items[i % 5]["question"]
+                                           + "\n" + "Weather was fine.\n" * 20}) + b"\n" for i in range(40)))
+    config = {"decontaminate": {"window": 10, "benchmark": [{"name": "q", "path": str(bench), "id_field": "idx"}]},
+              "engine": {"shard_mb": 0.002}}
+    outs = {}
+    for engine in ("local", "ray"):
+        outs[engine] = tmp_path / engine
+        stats = run_ok([src], outs[engine], workers=2, engine=engine, steps=["decontaminate"], config=config)
+        assert stats["steps"]["decontaminate"]["benchmarks"]["q"]["documents"] == 40
+    assert output_bytes(outs["ray"]) == output_bytes(outs["local"])
