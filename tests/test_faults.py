@@ -315,6 +315,7 @@ def test_a_run_killed_while_removing_its_scratch_data_finishes_that_on_rerun(tmp
     assert not (out / "_work").exists()
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_out_is_refused_while_the_first_runs(tmp_path):
     import subprocess
     import sys

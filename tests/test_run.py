@@ -91,6 +91,7 @@ def test_jsonl_output_carries_fields_unchanged(tmp_path):
     assert got[1]["when"] == "2020-01" and got[1]["score"] == 1.5
 
 
+@pytest.mark.slow
 def test_bad_inputs_end_to_end(tmp_path):
     d = tmp_path / "in"
     d.mkdir()
@@ -304,6 +305,7 @@ def test_records_with_their_own_source_field(tmp_path):
     assert set(docs.column("source").to_pylist()) == {first["source"]}
 
 
+@pytest.mark.slow
 def test_nested_field_paths_and_a_failed_run_does_not_claim_out(tmp_path):
     """`text_field`/`id_field` may name nested fields (metadata.id); a key with a dot in it wins.
     A run that failed before finishing a task leaves OUT to the next run of another config."""
@@ -379,6 +381,7 @@ def test_error_messages_are_printed_literally(tmp_path):
     assert proc.returncode == 2 and "unknown step '[pii]'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_wrong_text_field_stops_the_run_naming_the_fields(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"id": "a", "content": "hello"}\n\n{"id": "b", "content": "world", "url": "u"}\n')

@@ -597,4 +597,3 @@ def last_at_or_before(row: np.ndarray, cur: np.ndarray, rows: np.ndarray, positi
     query = kind[order] == 1
     out[order[query] - n] = seen[query]
     return out
-

@@ -382,7 +382,7 @@ def _page(stats: dict[str, Any], manifest: dict[str, Any], plots: list[tuple[str
     plots_html = "".join(f"<div class=\"plot\" id=\"plot-{name}\">{svg}</div>" for name, svg in plots)
     config = e(json.dumps(manifest.get("config", {}), indent=1, sort_keys=True))
     legend = "".join(f'<span class="k{i % len(STEP_COLOURS)}">{e(name)}</span>'
-                     for i, name in enumerate(stats.get("steps_run") or list(stats["steps"])))
+                     for i, name in enumerate(data["steps"]))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{csp}">

@@ -271,8 +271,9 @@ def _build(c: DecontaminateConfig) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def _files(path: str) -> list[str]:
-    return sorted(glob.glob(str(Path(path).expanduser()))) if glob.has_magic(path) else \
-        ([path] if Path(path).expanduser().is_file() else [])
+    """The item files ``path`` names: a file, or the files a glob matches, sorted."""
+    full = str(Path(path).expanduser())
+    return sorted(glob.glob(full)) if glob.has_magic(full) else ([full] if Path(full).is_file() else [])
 
 
 def _read_items(b: Benchmark) -> tuple[list[str], list[str]]:
