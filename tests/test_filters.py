@@ -44,7 +44,9 @@ def reference(text: str) -> dict[str, float]:
            "mean_word_length": sum(map(len, stripped)) / len(words) if words else 0.0,
            "alpha_words": sum(any(c.isalpha() for c in t) for t in toks) / len(toks) if toks else 0.0,
            "stop_words": len({w.lower() for w in stripped} & {"the", "be", "to", "of", "and", "that", "have",
-                                                                 "with"})}
+                                                                 "with"}),
+           "title_words": sum(w[:1].isupper() and any(c.islower() for c in w[1:]) for w in stripped)
+           / len(words) if words else 0.0}
 
     def dups(xs):
         seen, d, dc = set(), 0, 0
@@ -106,7 +108,7 @@ def test_measures_equal_reference(text):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(list("ab c.\n\n!#-…é") + ["the ", "of ", "Ü", "\n\n", "…"]), max_size=150))
+@given(st.lists(st.sampled_from(list("ab c.\n\n!#-…éA(") + ["the ", "of ", "Ü", "\n\n", "…"]), max_size=150))
 def test_measures_equal_reference_on_random_text(pieces):
     text = "".join(pieces)
     got, ref = measures(text), reference(text)
@@ -126,7 +128,10 @@ def test_sentences_and_symbols():
 PROSE = ("The committee met on Tuesday to review the budget. Members agreed that the library should "
          "stay open on weekends. They also asked the treasurer to publish the accounts online. A vote "
          "on the new roof was postponed until the spring, when quotes from three builders will be in. "
-         "Residents are welcome to attend the next meeting and speak during the open session.")
+         "Residents are welcome to attend the next meeting and speak during the open session. The "
+         "chair thanked the volunteers who had painted the hall over the summer, and said that the "
+         "money saved would pay for new chairs. Two members raised the state of the car park, which "
+         "floods after heavy rain; the council has been asked to look at the drains before winter.")
 
 
 def test_quality_keeps_prose_and_names_the_failed_rule():
@@ -147,6 +152,24 @@ def test_quality_keeps_prose_and_names_the_failed_rule():
     assert every[0] == ("gopher_word_count", 9.0) and q.failures(q.scores(short), first=True) == every[:1]
     assert "c4_min_sentences" in {name for name, _ in every}
     assert q.failures(q.scores(PROSE)) == []
+
+
+def test_title_case_pages_fail_title_words_and_code_is_kept_unless_asked():
+    grid = PROSE.title()     # every word capitalised, as a page of headings, names or product tiles
+    m = measures(grid)
+    assert m["title_words"] > 0.9 and measures(PROSE)["title_words"] < 0.1
+    d = QualityFilter().process(Document("g", grid, "s"))
+    assert d.reason == "title_words" and d.value == pytest.approx(m["title_words"])
+    # leading punctuation is skipped ("(The", '"Blue'); acronyms and "I" are not title case
+    assert measures('(The "Blue shirt" is here.)')["title_words"] == pytest.approx(2 / 5)
+    assert measures("I read the API NOTE in McDonald's FAQ.")["title_words"] == pytest.approx(1 / 8)
+    code = PROSE + "\nIn C, a block is written as if (x) { y(); } and the braces are required."
+    assert QualityFilter().process(Document("c", code, "s")) is None
+    d = QualityFilter(QualityConfig(c4_curly_bracket=True)).process(Document("c", code, "s"))
+    assert d.reason == "c4_curly_bracket" and d.value == 1
+    batch = QualityFilter(QualityConfig(c4_curly_bracket=True)).process_batch([PROSE, code, grid])
+    assert batch.row.tolist() == [1, 2]
+    assert [batch.reasons[k] for k in batch.code.tolist()] == ["c4_curly_bracket", "title_words"]
 
 
 def test_quality_config_is_validated():

@@ -3,7 +3,7 @@
 The published filters compute each measure with its own Python loop over words, lines and n-gram
 strings (datatrove's Gopher repetition filter builds every 2..10-gram as a string). Here one numba
 kernel reads the document's code points once for tokens and lines, hashes tokens and n-grams to 64 bits
-and counts repeats in open-addressing tables, so all 29 measures cost about one pass. Written by hand
+and counts repeats in open-addressing tables, so all 30 measures cost about one pass. Written by hand
 because no library computes these measures; numba because the loops do not vectorise.
 
 Definitions (where the papers leave a choice, the choice is datatrove's unless noted):
@@ -11,6 +11,10 @@ Definitions (where the papers leave a choice, the choice is datatrove's unless n
 - *token*: a maximal run of non-whitespace. A *word* is a token with a character that is not punctuation
   or symbol (Gopher's "non-symbol words"); its *length* is counted without leading and trailing
   punctuation (the papers' tokenizers split punctuation off words).
+- *title words*: the share of words in title case: the first character after leading punctuation is an
+  upper-case letter and a lower-case letter follows ("Home", "McDonald"; not "I", "API", "NOTE").
+  thresher's own measure, for title-case navigation, product grids and lists of names; acronyms and
+  constants are left out because technical text is full of them.
 - *line*: text between ``\\n``; *paragraph*: text between runs of two or more ``\\n``.
 - n-grams for repetition are over tokens, case-sensitive; a duplicated n-gram's characters are those of
   its tokens (``"".join``), a top n-gram's include the joining spaces (as datatrove). The top n-gram is
@@ -37,6 +41,7 @@ MEASURES = (
     "top_2gram", "top_3gram", "top_4gram",
     "dup_5gram", "dup_6gram", "dup_7gram", "dup_8gram", "dup_9gram", "dup_10gram",
     "sentences", "line_punct", "short_lines", "line_char_dup", "list_ratio", "curly_brackets", "chars",
+    "title_words",
 )
 IDX = {name: i for i, name in enumerate(MEASURES)}
 
@@ -130,6 +135,7 @@ def _measure(cp, flags, lower, stop, short_len, out):  # pragma: no cover - comp
     words = 0
     word_chars = 0
     alpha_tokens = 0
+    title = 0
     found = np.zeros(stop.shape[0], np.bool_)
     i = 0
     while i < n:
@@ -160,6 +166,11 @@ def _measure(cp, flags, lower, stop, short_len, out):  # pragma: no cover - comp
             while e > s and (_flag(cp[e - 1], flags) & 4):
                 e -= 1
             word_chars += e - s
+            if s < e and (_flag(cp[s], flags) & 8):
+                for q in range(s + 1, e):
+                    if _flag(cp[q], flags) & 64:
+                        title += 1
+                        break
             if stop.shape[0] > 0 and e - s <= 4:
                 h = _hash(cp, s, e, lower)
                 for k in range(stop.shape[0]):
@@ -170,6 +181,7 @@ def _measure(cp, flags, lower, stop, short_len, out):  # pragma: no cover - comp
     out[2] = word_chars / words if words else 0.0
     out[7] = alpha_tokens / nt if nt else 0.0
     out[8] = found.sum()
+    out[29] = title / words if words else 0.0
     # ---- symbols ------------------------------------------------------------------------------
     hashes = 0
     ellipses = 0
