@@ -74,9 +74,11 @@ def main() -> None:
     out = {"documents": len(texts), "matches": {k: dict(v) for k, v in counts.items()},
            "spared_most_common": spared.most_common(40), "ips_replaced_most_common": replaced.most_common(40)}
     out["labelled"] = labelled(default)
+    out["ip_weighted"] = weighted(default)
     path = ROOT / "benchmarks" / "results" / "pii.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps({"matches": out["matches"], "labelled": out["labelled"]}, indent=2))
+    print(json.dumps({"matches": out["matches"], "labelled": out["labelled"], "ip_weighted": out["ip_weighted"]},
+                     indent=2))
 
 
 def labelled(pii: PiiFilter) -> dict:
@@ -94,6 +96,31 @@ def labelled(pii: PiiFilter) -> dict:
         out[kind] = {"strings": sum(r["kind"] == kind for r in rows), "personal": tp + fn,
                      "precision": round(tp / (tp + fp), 3) if tp + fp else None,
                      "recall": round(tp / (tp + fn), 3) if tp + fn else None}
+    return out
+
+
+def weighted(pii: PiiFilter) -> dict:
+    """IP precision and recall on webdocs, estimated per draw of the weighted file (see the docstring)
+    and from both draws pooled (the mean of the two estimates of each total)."""
+    rows = [json.loads(line) for line in (ROOT / "benchmarks" / "data" / "pii_ip_weighted.jsonl").open()]
+    totals: dict = {}
+    for r in rows:
+        hit = any(r["context"][a:b] == r["text"] for a, b, _ in pii.find(r["context"]))
+        t = totals.setdefault(r["draw"], {"tp": 0.0, "fp": 0.0, "fn": 0.0, "rows": 0, "personal": 0})
+        t["rows"] += 1
+        t["personal"] += r["personal"]
+        key = ("tp" if r["personal"] else "fp") if hit else ("fn" if r["personal"] else None)
+        if key:
+            t[key] += r["weight"]
+
+    def scores(t: dict) -> dict:
+        return {"precision": round(t["tp"] / (t["tp"] + t["fp"]), 3) if t["tp"] + t["fp"] else None,
+                "recall": round(t["tp"] / (t["tp"] + t["fn"]), 3) if t["tp"] + t["fn"] else None,
+                "est_personal": round(t["tp"] + t["fn"], 1), "est_missed": round(t["fn"], 1)}
+    out = {f"draw_{d}": {"rows": t["rows"], "personal_rows": t["personal"], **scores(t)}
+           for d, t in sorted(totals.items())}
+    pooled = {k: sum(t[k] for t in totals.values()) / len(totals) for k in ("tp", "fp", "fn")}
+    out["pooled"] = scores(pooled)
     return out
 
 

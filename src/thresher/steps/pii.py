@@ -104,11 +104,17 @@ _VERSION_BEFORE = re.compile(r"(?i)(?:\bv|\bver|version|release|build|firmware|u
                              r"kernel|driver|bios|ios|android|windows|macos|python|java|php|node|section|chapter|rfc|§"
                              r"|(?:upgrad|updat|downgrad|bump)(?:e|ed|ing)?\s+to)"
                              r"[ .:/-]{0,2}$")
+#: A version word or version number a little before a dotted quad ("Upgrade to version 4.5.103.30 from
+#: 4.4.63.30", "Roll V8 back to 3.9.24.31", "Node.js v0.11.14 to 3.31.74.1", "Debian Policy 12.8.5.14"):
+#: any quad, unless a network word or suffix says otherwise.
+_VERSION_NEAR = re.compile(r"(?i)\b(?:v8|version|upgrade[ds]?|roll(?:ed)?|policy|release[ds]?)\b"
+                           r"|\bv\d+(?:\.\d+)+\b")
+VERSION_WINDOW = 30
 #: What makes a version-shaped dotted quad an address after all: a prefix length or a port after it
-#: ("1.2.3.0/24", "1.2.3.4:7777"), or a network word shortly before it ("IP", "host", "rrdata [";
-#: not "address", which "e-mail address" also holds).
-_NETWORK_AFTER = re.compile(r"/\d{1,2}(?!\d)|:\d{2,5}(?!\d)")
-_NETWORK_BEFORE = re.compile(r"(?i)\b(?:ip|ips|ipv4|host(?:name)?|server|dns|rrdata|gateway|"
+#: ("1.2.3.0/24", "1.2.3.4:7777"; not a path, "/2.6.8.1/"), or a network word shortly before it
+#: ("IP", "host", "rrdata [", "remote_addr="; not "address", which "e-mail address" also holds).
+_NETWORK_AFTER = re.compile(r"/\d{1,2}(?![\d.])|:\d{2,5}(?!\d)")
+_NETWORK_BEFORE = re.compile(r"(?i)(?:\b|_)(?:ip|ips|ipv4|host(?:name)?|server|dns|rrdata|gateway|addr|"
                              r"route|ping|bound to|connect(?:ed|s)? to|listen(?:s|ing)? on)\b")
 
 
@@ -120,7 +126,8 @@ def _ipv4_personal(text: str, a: int, b: int, spared: frozenset[str]) -> bool:
     if s in spared or _VERSION_BEFORE.search(text, max(0, a - 20), a):
         return False
     parts = [int(p) for p in s.split(".")]
-    if (all(p <= SMALL_PART for p in parts[1:]) or (parts[0] <= 9 and sum(p <= 20 for p in parts[1:]) >= 2)) \
+    shaped = all(p <= SMALL_PART for p in parts[1:]) or (parts[0] <= 9 and sum(p <= 20 for p in parts[1:]) >= 2)
+    if (shaped or _VERSION_NEAR.search(text, max(0, a - VERSION_WINDOW), a)) \
             and not (_NETWORK_AFTER.match(text, b) or _NETWORK_BEFORE.search(text, max(0, a - 25), a)):
         return False      # "3.7.2.0", "section 36.2.1.2", "v8 3.20.14.1": a version or a numbering
     addr = ipaddress.IPv4Address(s)
@@ -219,7 +226,7 @@ class PiiFilter(DocumentStep):
     name = "pii"
     stage = "rewrite"
     position = 10
-    version = "3"
+    version = "4"
     Config = PiiConfig
     batched = True
 
