@@ -223,3 +223,16 @@ def test_trafilatura_missing_is_a_config_error_before_any_work(tmp_path, monkeyp
     with pytest.raises(ConfigError, match=r"pip install 'thresher\[trafilatura\]'"):
         thresher.run([WARCS / "sample-0000.warc.gz"], tmp_path / "out", config=cfg)
     assert not (tmp_path / "out").exists()
+
+
+def test_trim_keeps_the_article_from_just_before_its_first_sentence_to_its_last():
+    from thresher.io.html import trim_to_prose
+    article = ["Home", "News", "Sport", "Mehr Themen:", "Rain stops play", "By A. Writer", "3 May 2022",
+               "The match was called off after two hours of rain had left the outfield under water.",
+               "A subheading",
+               "Both captains agreed that the replay should be held on Sunday morning „if the sky allows“",
+               "Tags", "Share this", "Newsletter"]
+    got = trim_to_prose("\n".join(article)).split("\n")
+    assert got == article[4:10]
+    listing = "Flour 500 g\nWater 350 g\nSalt 10 g"
+    assert trim_to_prose(listing) == listing          # no sentence: nothing to bound, all kept

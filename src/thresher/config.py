@@ -74,6 +74,8 @@ class ExtractConfig:
         "pip install 'thresher[trafilatura]').")
     main_content: bool = option(True, "resiliparse: keep only the main content (drop navigation, "
                                 "headers, footers, sidebars); false keeps all visible text.")
+    trim: bool = option(True, "resiliparse: keep the text from a little before its first prose line to its "
+                        "last one (drops the menus, bylines and footers main_content leaves around it).")
     favor_precision: bool = option(False, "trafilatura: prefer dropping doubtful text to keeping it.")
     comments: bool = option(False, "Keep comment sections as text.")
     tables: bool = option(True, "Keep the text of tables.")
