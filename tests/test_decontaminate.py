@@ -193,3 +193,22 @@ def test_a_region_must_hold_a_share_of_its_item(tmp_path):
     assert v.row.tolist() == [1] and v.similarity.tolist() == [round(4 / 21, 4)]
     v = _step(tmp_path, min_share=0.0).process_batch(pa.array(texts, pa.large_string()))
     assert v.row.tolist() == [0, 1]
+
+
+def test_a_run_is_not_taken_as_done_or_resumed_after_its_benchmark_items_changed(tmp_path):
+    bench = _bench(tmp_path)
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(orjson.dumps({"id": "d", "text": PROSE + LONG + "\n" + PROSE}) + b"\n")
+    cfg = {"decontaminate": {"window": 10, "benchmark": [
+        {"name": "quiz", "path": str(bench), "fields": ["question"], "id_field": "idx"}]}}
+    out = tmp_path / "out"
+    thresher.run([src], out, config=cfg, steps=["decontaminate"], workers=1)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["step_inputs"]) == {"decontaminate"}
+    assert thresher.run([src], out, config=cfg, steps=["decontaminate"], workers=1)["already_complete"]
+    # same path, same options, other items: the index, and so the output, would differ
+    _bench(tmp_path, [{"idx": 1, "question": SHORT}])
+    with pytest.raises(thresher.OutputError, match="files read by a step"):
+        thresher.run([src], out, config=cfg, steps=["decontaminate"], workers=1)
+    stats = thresher.run([src], out, config=cfg, steps=["decontaminate"], workers=1, overwrite=True)
+    assert "already_complete" not in stats and stats["output"]["docs"] == 1

@@ -48,18 +48,30 @@ class _Silent:
 
 
 def _run_identity(config: RunConfig, steps: list[str], files: list[InputFile]) -> dict[str, Any]:
-    return {
+    identity = {
         "config_hash": config.hash(),
         "config": config.output_affecting(),
         "steps": [{"name": n, "version": registry.step_class(n).version} for n in steps],
         "inputs": [f.describe() for f in files],
     }
+    outside = {n: v for n in steps
+               if (v := registry.step_class(n).identity(config.step_options.get(n))) is not None}
+    if outside:         # absent when no step reads anything beyond its options
+        identity["step_inputs"] = outside
+    return identity
+
+
+#: What must equal in a run's manifest for OUT to be resumed or found complete, and what a
+#: difference is called in the error.
+_SAME_RUN = (("config_hash", "another config"), ("steps", "other steps or step versions"),
+             ("inputs", "other inputs (or inputs changed since)"),
+             ("step_inputs", "other files read by a step (benchmark items changed since)"))
 
 
 def _did_work(layout: Layout, old: dict[str, Any], identity: dict[str, Any]) -> bool:
     """Whether OUT's run is one to keep: the same run (to resume), a finished one, or one that
     finished at least one task."""
-    same = all(old.get(k) == identity[k] for k in ("config_hash", "steps", "inputs"))
+    same = all(old.get(k) == identity.get(k) for k, _ in _SAME_RUN)
     if same or old.get("status") == "complete":
         return True
     done = layout.work / "done"
@@ -96,9 +108,8 @@ def prepare_output(layout: Layout, identity: dict[str, Any], *, overwrite: bool)
         occupied = False    # holds nothing worth keeping: a run of another config takes its place
     if occupied:
         old = read_json(manifest)
-        for key, what in (("config_hash", "another config"), ("steps", "other steps or step versions"),
-                          ("inputs", "other inputs (or inputs changed since)")):
-            if old.get(key) != identity[key]:
+        for key, what in _SAME_RUN:
+            if old.get(key) != identity.get(key):
                 raise OutputError(f"output folder {out} holds a run with {what}; use --overwrite to "
                                   f"replace it, or choose another --output")
         if old.get("status") == "complete":

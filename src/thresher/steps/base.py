@@ -91,6 +91,13 @@ class Step:
         A local step sets their values in ``doc.labels``; the engine carries them to the output."""
         return {}
 
+    @classmethod
+    def identity(cls, config: Any) -> Any:
+        """What the step's decisions depend on beyond its options, as JSON (None: nothing), e.g. a digest
+        of files it reads. The run's manifest keeps it: a run is resumed, or found complete, only
+        while it is the same."""
+        return None
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Verdicts:

@@ -114,6 +114,12 @@ class Decontaminate(DocumentStep):
         # work starts, and the driver builds the cached index once before the workers map it
         self._index: _Index | None = _Index.load(c) if c.benchmark else None
 
+    @classmethod
+    def identity(cls, config: DecontaminateConfig) -> dict | None:
+        """The digest of the item files' bytes (the index's cache key): a run is not resumed over
+        benchmark files edited since it started."""
+        return {"index": _Index.key(config)} if config.benchmark else None
+
     def summarize(self, stats: dict) -> dict:
         """Per benchmark: contaminated documents, removals, characters, items hit and the most hit."""
         per = {}
@@ -218,14 +224,17 @@ class _Index:
         self.lengths = arrays["lengths"]    # the window lengths the index holds
         self.names: list[str] = meta["names"]
 
-    @classmethod
-    def load(cls, c: DecontaminateConfig) -> "_Index":
-        # keyed by the item files and by the code that turns them into windows, as well as the options
+    @staticmethod
+    def key(c: DecontaminateConfig) -> str:
+        """The item files' bytes, the code that turns them into windows and the options, hashed."""
         code = (Path(__file__), Path(wordgrams.__file__))
         files = tuple(Path(f) for b in c.benchmark for f in _files(b.path)) + code
-        key = cache.entry_key(files=files, parts=(_INDEX_FORMAT, repr(c.benchmark), str(c.ngram),
-                                                  str(c.min_words), str(c.max_items)))
-        return cls(*cache.cached_arrays("decontaminate", key, lambda: _build(c)))
+        return cache.entry_key(files=files, parts=(_INDEX_FORMAT, repr(c.benchmark), str(c.ngram),
+                                                   str(c.min_words), str(c.max_items)))
+
+    @classmethod
+    def load(cls, c: DecontaminateConfig) -> "_Index":
+        return cls(*cache.cached_arrays("decontaminate", cls.key(c), lambda: _build(c)))
 
     def best_item(self, slots: np.ndarray) -> tuple[str, float, int]:
         """The item most of ``slots`` (hits) belong to (ties: the first), the share of its windows
