@@ -8,7 +8,7 @@ cannot decode become U+FFFD; their count is kept (the ``replacement_chars`` stat
 Extractors (``[extract] extractor``):
 
 - ``resiliparse``: resiliparse's ``extract_plain_text`` with its main-content heuristics (lexbor
-  parser, C), then (``trim``) :func:`trim_to_prose`; 12x trafilatura's pages/s (``benchmarks/extract.py``);
+  parser, C), then (``trim``) :func:`trim_to_prose`; 10.9x trafilatura's pages/s (``benchmarks/extract.py``);
 - ``trafilatura``: trafilatura's ``extract`` (``pip install 'thresher[trafilatura]'``), the most
   precise extractor of the field and the slowest.
 

@@ -163,7 +163,7 @@ class QualityFilter(DocumentStep):
     stage = "filter"
     compile_seconds = 9.0
     position = 10
-    version = "1"
+    version = "2"
     Config = QualityConfig
     rules = tuple(RULES)
 
