@@ -69,8 +69,8 @@ def main() -> None:
         b = set(unspared.find(t))
         counts["default"].update(r for *_, r in a)
         counts["unspared"].update(r for *_, r in b)
-        spared.update(f"{r} {t[x:y]}" for x, y, r in b - a)
-        replaced.update(t[x:y] for x, y, r in a if r == "pii_ip")
+        spared.update(f"{r} {t[x:y]}" for x, y, r in sorted(b - a))
+        replaced.update(t[x:y] for x, y, r in sorted(a) if r == "pii_ip")
     out = {"documents": len(texts), "matches": {k: dict(v) for k, v in counts.items()},
            "spared_most_common": spared.most_common(40), "ips_replaced_most_common": replaced.most_common(40)}
     out["labelled"] = labelled(default)
@@ -81,6 +81,11 @@ def main() -> None:
                      indent=2))
 
 
+def _found(pii: PiiFilter, row: dict) -> bool:
+    """Whether ``pii`` replaces the labelled string at its place in its context."""
+    return any(row["context"][a:b] == row["text"] for a, b, _ in pii.find(row["context"]))
+
+
 def labelled(pii: PiiFilter) -> dict:
     """Precision and recall of ``pii`` on the labelled strings, per kind: a string is replaced when the
     filter finds it at its place in its context."""
@@ -89,7 +94,7 @@ def labelled(pii: PiiFilter) -> dict:
     for kind in sorted({r["kind"] for r in rows}):
         tp = fp = fn = 0
         for r in (r for r in rows if r["kind"] == kind):
-            hit = any(r["context"][a:b] == r["text"] for a, b, _ in pii.find(r["context"]))
+            hit = _found(pii, r)
             tp += hit and r["personal"]
             fp += hit and not r["personal"]
             fn += (not hit) and r["personal"]
@@ -105,7 +110,7 @@ def weighted(pii: PiiFilter) -> dict:
     rows = [json.loads(line) for line in (ROOT / "benchmarks" / "data" / "pii_ip_weighted.jsonl").open()]
     totals: dict = {}
     for r in rows:
-        hit = any(r["context"][a:b] == r["text"] for a, b, _ in pii.find(r["context"]))
+        hit = _found(pii, r)
         t = totals.setdefault(r["draw"], {"tp": 0.0, "fp": 0.0, "fn": 0.0, "rows": 0, "personal": 0})
         t["rows"] += 1
         t["personal"] += r["personal"]
