@@ -89,7 +89,7 @@ def test_substrings_phases_alone(tmp_path):
     first = "Intro line here. " + passage + " The end."
     second = "Another start. " + passage
     r = Run(tmp_path, "substrings", [[("a", first)], [("b", second)]])
-    assert [p.name for p in r.phases] == ["pairs", "reduce", "settle"]
+    assert [p.name for p in r.phases] == ["windows", "runs", "settle"]
     assert r.decisions[0] == []
     (d,) = r.decisions[1]
     start = second.index(passage)

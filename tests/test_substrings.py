@@ -1,5 +1,5 @@
-"""substrings: the suffix-array result equals a brute-force reference, less the twins it keeps, whatever
-the chunking."""
+"""substrings: the result equals a brute-force reference, less the twins it keeps, whatever the shards
+and the fingerprint ranges."""
 
 import json
 import random
@@ -81,17 +81,17 @@ def test_tokens_are_words_or_characters_with_character_offsets():
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_equals_brute_force_and_does_not_depend_on_chunking(tmp_path, seed):
+def test_equals_brute_force_and_does_not_depend_on_shards_or_ranges(tmp_path, seed):
     corpus = tmp_path / "c.jsonl"
     docs = random_corpus(corpus, 120, seed)
     w = 5
     expected = _chars(reference_spans(docs, w))
     results = []
-    for chunk_tokens, shard_mb in ((10_000_000, 16), (1000, 0.002)):
-        out = tmp_path / f"o{chunk_tokens}"
+    for task_windows, shard_mb in ((10_000_000, 16), (1000, 0.002)):
+        out = tmp_path / f"o{task_windows}"
         stats = run_ok([corpus], out, steps=["substrings"], workers=1, config={
-            "substrings": {"min_tokens": w, "chunk_tokens": chunk_tokens},
-            "engine": {"shard_mb": shard_mb}})
+            "substrings": {"min_tokens": w, "task_windows": task_windows},
+            "engine": {"shard_mb": shard_mb, "partitions": 1}})
         rows = pq.read_table(out / "removals").to_pylist()
         rows = [r for r in rows if r["reason"] == "repeated_substring"]
         got = _chars({r["doc_id"]: [(r["start"], r["end"])] for r in rows}, rows)
@@ -111,8 +111,9 @@ def test_equals_brute_force_and_does_not_depend_on_chunking(tmp_path, seed):
             # the matching part of the run's twin, or (a piece past its end) the whole twin
             assert removed == twin if len(twin) == len(removed) else len(twin) >= w
             assert int(r["dup_of_id"][1:]) <= int(r["doc_id"][1:])
-        chunks = json.loads((out / "manifests" / "substrings.reduce.json").read_text())["tasks"]
-        assert (chunks > 1) == (chunk_tokens == 1000)                # one chunk, or several
+        tasks = {p: json.loads((out / "manifests" / f"substrings.{p}.json").read_text())["tasks"]
+                 for p in ("windows", "runs")}
+        assert (tasks["windows"] > 1) == (tasks["runs"] > 1) == (task_windows == 1000)   # one or several
         assert stats["steps"]["substrings"]["removals"]["repeated_substring"]["rows"] > 10
     assert results[0] == results[1]
 
@@ -184,3 +185,44 @@ def test_debian_copyright_files_both_steps(tmp_path):
     assert removed["paragraphs"] > 0.5 * stats["total"]["chars_in"]
     assert removed["substrings"] > 0
     assert outs[0] == outs[1]
+
+
+def test_window_fingerprints_match_window_equality_and_stay_inside_a_document():
+    from thresher.steps.substrings.windows import BUCKET_BITS, bucketed_windows
+    import numpy as np
+    rng = np.random.default_rng(5)
+    vocab = rng.integers(0, 2**63, 6, dtype=np.int64).astype(np.uint64)
+    tok = vocab[rng.integers(0, 6, 400)]
+    row = np.repeat(np.arange(8, dtype=np.int32), [0, 3, 60, 1, 100, 36, 150, 50])[:400]
+    w = 3
+    fp, pos, bounds = bucketed_windows(tok, row, w)
+    valid = [p for p in range(len(tok) - w + 1) if row[p] == row[p + w - 1]]
+    assert sorted(pos.tolist()) == valid                       # every window of one document, once
+    assert (fp >> np.uint64(64 - BUCKET_BITS)).tolist() == sorted((fp >> np.uint64(64 - BUCKET_BITS)).tolist())
+    assert bounds[-1] == len(fp) and all(np.diff(bounds) >= 0)
+    win = {int(p): tuple(tok[p:p + w].tolist()) for p in pos}
+    by_fp = dict(zip(pos.tolist(), fp.tolist()))
+    for a in valid[::7]:
+        for b in valid:
+            assert (by_fp[a] == by_fp[b]) == (win[a] == win[b])
+
+
+def test_candidates_name_the_earliest_window_and_verification_drops_collisions():
+    from thresher.steps.substrings.windows import repeats, verified
+    import numpy as np
+    fp = np.array([7, 3, 7, 9, 3, 7], np.uint64)
+    pos = np.array([40, 10, 5, 1, 2, 30], np.int64)
+    p, s = repeats(fp, pos)
+    assert list(zip(p.tolist(), s.tolist())) == [(10, 2), (30, 5), (40, 5)]
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(0, 50, 3000).astype(np.uint64)
+    tokens[2000:2100] = tokens[100:200]                         # a true repeat of 100 tokens
+    w = 8
+    cand_pos = np.concatenate([np.arange(2000, 2093), [2500, 2600]])
+    cand_src = np.concatenate([np.arange(100, 193), [7, 8]])   # the last two: "collisions"
+    cand_src[50] = 3                                           # one more inside the stretch
+    look = lambda idx: tokens[idx]                             # noqa: E731
+    expected = np.array([(tokens[a:a + w] == tokens[b:b + w]).all() for a, b in zip(cand_pos, cand_src)])
+    for batch in (10, 64, 4_000_000):                           # stretches split over batches or not
+        assert verified(cand_pos, cand_src, w, look, look, batch=batch).tolist() == expected.tolist()
+    assert expected.sum() == 92

@@ -4,8 +4,9 @@ As Lee et al. 2021 ("Deduplicating Training Data Makes Language Models Better"):
 ``min_tokens`` (default 50) consecutive word tokens that already occurred earlier in the corpus is a
 repeat; the union of all repeated windows of a document is removed, one row per maximal span, with
 ``reason="repeated_substring"`` and ``dup_of_*`` naming the earliest occurrence of the span's first
-window. Occurrences are found with a suffix array (pydivsufsort) over the token sequence of the corpus,
-built chunk by chunk so memory stays bounded (see :mod:`thresher.steps.substrings.phases`).
+window. Occurrences are found by fingerprinting every window, grouping equal fingerprints by
+fingerprint range over all shards and verifying each candidate token by token, so the work is linear in
+the corpus and spreads over every worker (see :mod:`thresher.steps.substrings.phases`).
 
 Words are maximal runs of non-whitespace characters, compared exactly; the whitespace between them is
 not compared (``"a  b"`` repeats ``"a b"``). With ``min_chars`` set, every character is a token instead
@@ -35,13 +36,13 @@ class SubstringsConfig:
     min_tokens: int = option(50, "Shortest repeat, in word tokens.", min=2)
     min_chars: int = option(0, "If > 0: exact character substrings of at least this many characters "
                             "instead of word windows.", min=0)
-    chunk_tokens: int = option(50_000_000, "Tokens per suffix-array chunk; a task holds two chunks "
-                               "(about 50 bytes per token).", min=1000)
+    task_windows: int = option(8_000_000, "Windows per task of the window phase (about 40 bytes "
+                               "each while it runs).", min=1000)
 
 
 class SubstringDedup(GlobalStep):
     name = "substrings"
-    version = "2"
+    version = "3"
     stage = "dedup_spans"
     compile_seconds = 3.0
     position = 20

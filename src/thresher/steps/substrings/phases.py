@@ -1,42 +1,46 @@
-"""Phases of ``substrings``: token sequences per shard, suffix arrays per chunk, spans per document.
+"""Phases of ``substrings``: window fingerprints per shard, repeats per fingerprint range, spans per shard.
 
-Phases (``W`` = the window, ``min_tokens`` or ``min_chars``):
+Phases (``W`` = the window, ``min_tokens`` or ``min_chars``; positions are token positions in corpus
+order):
 
 1. map (in a pass, per shard): tokenise the current texts; write each token's document, original
-   character span and 64-bit id to ``_work/substrings.map/part-N.arrow`` (20 bytes per token).
-2. ``substrings.pairs``: consecutive shards form chunks of at most ``chunk_tokens`` tokens. For every
-   chunk ``j`` and every chunk ``i <= j`` one task builds a suffix array over the tokens of ``i`` then
-   ``j`` (pydivsufsort, after dictionary-encoding the ids) and its LCP array (Kasai). Suffixes whose
-   first ``W`` tokens are equal form one run of the suffix array; a window of ``j`` is a repeat if its
-   run holds an earlier window (in ``i``, or earlier in ``j`` for ``i == j``) inside one document. The
-   task writes each repeated window of ``j`` and the earliest such occurrence.
-   This is Lee et al.'s ``self-similar`` (``i == j``) and ``across-similar`` (``i < j``): memory per task
-   is two chunks (~50 bytes per token); the number of tasks grows with the square of the chunk count,
-   as in their tool, so ``chunk_tokens`` should be as large as memory allows.
-3. ``substrings.reduce`` (per chunk): the earliest occurrence of each repeated window over all pairs;
-   the union of a document's repeated windows, as maximal runs; each run's twin is the earliest
+   character span and 64-bit id (``map/part-N``, read at random later, so not compressed), and the
+   fingerprint and position of every window of ``W`` tokens that lies in one document, ordered by
+   bucket (the top 12 bits of the fingerprint, :mod:`thresher.steps.substrings.windows`).
+2. ``substrings.windows``: one task per range of buckets (as many ranges as ``task_windows`` needs,
+   at least the run's hash partitions) reads that range of every shard's windows: a window whose
+   fingerprint an earlier window has is a candidate repeat of the earliest such window.
+3. ``substrings.runs`` (per shard): the shard's candidates from every range, each verified token by
+   token against its source (a fingerprint collision is dropped and counted, never removed); the
+   union of a document's repeated windows, as maximal runs; each run's twin is the earliest
    occurrence of its first window, extended while the following windows continue it.
-4. ``substrings.settle`` (per chunk): no token that a run names as its twin is removed, so that every
-   twin stays in the output: each run of the chunk loses the twins (of any chunk's runs) inside it,
+4. ``substrings.settle`` (per shard): no token that a run names as its twin is removed, so that every
+   twin stays in the output: each run of the shard loses the twins (of any shard's runs) inside it,
    and each piece left names the matching part of its run's twin (the whole twin for a piece past
    its end). Text that is a repeat and also a twin is thus kept once more than Lee et al.'s rule
    would keep it; stats count those tokens (``twin_tokens_kept``).
+
+Every phase reads and writes a bounded amount per task: a shard's tokens and windows, a fingerprint
+range of ``task_windows`` windows, a shard's candidates and the source tokens they name. The work is
+linear in the corpus (one fingerprint per token, one sort per range) and spreads over all workers;
+the same windows are found as by a suffix array over the whole corpus (Lee et al. 2021), which needs
+the corpus in one task or a task per pair of chunks.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
 import numba
-import pydivsufsort
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ...documents import doc_key
 from ...text.normalize import utf8_buffer
 from ..global_step import DECISION_SCHEMA, TWIN_KEY, Phase, Task
+from .windows import BUCKETS, bucketed_windows, repeats, verified
 
 if TYPE_CHECKING:
     from ...engine.context import StepContext
@@ -45,7 +49,7 @@ if TYPE_CHECKING:
 
 
 def map_shard(step: "SubstringDedup", view: ShardView, ctx: StepContext) -> dict[str, Any]:
-    """Tokens of the shard's live documents: each token's row, original character span and id."""
+    """Tokens of the shard's live documents (row, original character span, id) and their windows."""
     rows = view.live_rows()
     data, offsets = utf8_buffer(view.texts(rows))
     doc, start, end, token = step.tokens(data, offsets)
@@ -56,80 +60,114 @@ def map_shard(step: "SubstringDedup", view: ShardView, ctx: StepContext) -> dict
     part = ctx.part(view.shard)
     ctx.write_table("map", part, pa.table({
         "row": pa.array(doc_rows.astype(np.int32)), "start": pa.array(start.astype(np.int32)),
-        "end": pa.array(end.astype(np.int32)), "token": pa.array(token)}))
+        "end": pa.array(end.astype(np.int32)), "token": pa.array(token)}), compress=False)
     ctx.write_table("map", f"{part}.ids", pa.table({
         "row": pa.array(rows.astype(np.int32)), "id": view.ids(rows)}))
-    return {"tokens": int(len(token))}
+    fp, pos, bounds = bucketed_windows(token, doc, step.window)
+    ctx.write_table("windows", part, pa.table({"fp": pa.array(fp), "pos": pa.array(pos)}), compress=False)
+    ctx.write_table("windows", f"{part}.bounds", pa.table({"bound": pa.array(bounds)}))
+    return {"tokens": int(len(token)), "windows": int(len(fp))}
 
 
 def reduce_phases(step: "SubstringDedup", ctx: StepContext, map_results: list[dict]) -> list[Phase]:
-    """Chunks of consecutive shards; a suffix-array task per pair of chunks, then spans per chunk."""
-    shards = ctx.shards
+    """A task per range of fingerprint buckets, then two per shard."""
     counts = np.array([r.get("tokens", 0) for r in map_results], dtype=np.int64)
-    chunks, first, size = [], 0, 0
-    for s in range(shards):            # consecutive shards, at most chunk_tokens (one shard at least)
-        if s > first and size + counts[s] > step.config.chunk_tokens:
-            chunks.append((first, s))
-            first, size = s, 0
-        size += counts[s]
-    chunks.append((first, shards))
-    layout = {"chunks": chunks, "shard_offsets": np.concatenate([[0], np.cumsum(counts)]).tolist()}
-    pairs = [Task(f"c{j:05d}-c{i:05d}", pair_task, (layout, i, j))
-             for j in range(len(chunks)) for i in range(j + 1)]
-    runs = [Task(f"c{j:05d}", reduce_task, (layout, j)) for j in range(len(chunks))]
-    settle = [Task(f"c{j:05d}", settle_task, (layout, j)) for j in range(len(chunks))]
-    return [Phase("pairs", pairs), Phase("reduce", runs), Phase("settle", settle)]
+    windows = sum(r.get("windows", 0) for r in map_results)
+    ranges = min(BUCKETS, max(ctx.partitions, math.ceil(windows / step.config.task_windows)))
+    layout = {"shard_offsets": np.concatenate([[0], np.cumsum(counts)]).tolist(),
+              "buckets": [r * BUCKETS // ranges for r in range(ranges + 1)]}
+    shards = range(ctx.shards)
+    return [Phase("windows", [Task(f"b{r:05d}", window_task, (layout, r)) for r in range(ranges)]),
+            Phase("runs", [Task(ctx.part(j), runs_task, (layout, j)) for j in shards]),
+            Phase("settle", [Task(ctx.part(j), settle_task, (layout, j)) for j in shards])]
 
 
-def _load_chunk(ctx: StepContext, layout: dict, c: int, columns=("row", "token")) -> dict:
-    """The tokens of chunk ``c`` in corpus order, with each token's document key."""
-    first, stop = layout["chunks"][c]
-    tables, keys = [], []
-    for s in range(first, stop):
-        t = ctx.read_table("map", ctx.part(s)).select(list(columns))
-        tables.append(t)
-        keys.append(doc_key(s, t.column("row").to_numpy()))
-    out = {col: np.concatenate([t.column(col).to_numpy() for t in tables]) if tables else np.zeros(0)
-           for col in columns}
-    out["key"] = np.concatenate(keys) if keys else np.zeros(0, np.int64)
-    out["offset"] = layout["shard_offsets"][first]
-    return out
+def _column(table: pa.Table, name: str, a: int = 0, b: int | None = None) -> np.ndarray:
+    """Rows ``a..b`` of a column as numpy (no copy for a memory-mapped, uncompressed file)."""
+    col = table.column(name)
+    b = len(col) if b is None else b
+    return col.slice(a, b - a).to_numpy()
 
 
-def pair_task(ctx: StepContext, arg: tuple[dict, int, int]) -> dict[str, Any]:
-    """Windows of chunk ``j`` that occur earlier: in chunk ``i`` (i < j) or earlier in ``j`` (i == j)."""
-    layout, i, j = arg
+def window_task(ctx: StepContext, arg: tuple[dict, int]) -> dict[str, Any]:
+    """Candidate repeats among the windows of one bucket range of every shard."""
+    layout, r = arg
+    t0 = time.perf_counter()
+    b0, b1 = layout["buckets"][r], layout["buckets"][r + 1]
+    off = layout["shard_offsets"]
+    fps, poss = [], []
+    for s in range(ctx.shards):
+        if off[s + 1] == off[s]:
+            continue
+        bounds = _column(ctx.read_table("windows", f"{ctx.part(s)}.bounds"), "bound")
+        a, b = int(bounds[b0]), int(bounds[b1])
+        if b > a:
+            t = ctx.read_table("windows", ctx.part(s))
+            fps.append(_column(t, "fp", a, b))
+            poss.append(_column(t, "pos", a, b).astype(np.int64) + off[s])
+    fp = np.concatenate(fps) if fps else np.zeros(0, np.uint64)
+    pos = np.concatenate(poss) if poss else np.zeros(0, np.int64)
+    del fps, poss
+    p, src = repeats(fp, pos)
+    ctx.write_table("pairs", f"b{r:05d}", pa.table({"pos": pa.array(p), "src": pa.array(src)}),
+                    compress=False)
+    return {"windows": int(len(fp)), "candidates": int(len(p)),
+            "steps": {ctx.name: {"seconds": time.perf_counter() - t0}}}
+
+
+class _Tokens:
+    """Token ids at global positions, from the shards' (memory-mapped) token files."""
+
+    def __init__(self, ctx: StepContext, offsets: list[int]):
+        self.ctx, self.off = ctx, np.asarray(offsets, np.int64)
+        self.cache: dict[int, np.ndarray] = {}
+
+    def shard(self, s: int) -> np.ndarray:
+        if s not in self.cache:
+            self.cache[s] = _column(self.ctx.read_table("map", self.ctx.part(s)), "token")
+        return self.cache[s]
+
+    def __call__(self, idx: np.ndarray) -> np.ndarray:
+        shard = np.searchsorted(self.off, idx, side="right") - 1
+        out = np.empty(len(idx), np.uint64)
+        for s in np.unique(shard).tolist():
+            sel = shard == s
+            out[sel] = self.shard(s)[idx[sel] - self.off[s]]
+        return out
+
+
+def runs_task(ctx: StepContext, arg: tuple[dict, int]) -> dict[str, Any]:
+    """Verified repeated windows of shard ``j`` as maximal runs, each with its earliest twin."""
+    layout, j = arg
     t0 = time.perf_counter()
     w = ctx.step.window
-    b = _load_chunk(ctx, layout, j)
-    a = _load_chunk(ctx, layout, i) if i != j else None
-    seq = np.concatenate([a["token"], b["token"]]) if a else b["token"]
-    key = np.concatenate([a["key"], b["key"]]) if a else b["key"]
-    off_b = len(a["token"]) if a else 0
-    n = len(seq)
-    pos = src = np.zeros(0, np.int64)
-    if n >= w:
-        dense = pc.dictionary_encode(pa.array(seq)).indices.to_numpy().astype(np.int32)
-        sa = pydivsufsort.divsufsort(dense).astype(np.int64)
-        lcp = pydivsufsort.kasai(dense, sa.astype(np.int32))         # lcp[k] = lcp(sa[k], sa[k + 1])
-        del dense
-        valid = np.zeros(n, dtype=bool)
-        valid[: n - w + 1] = key[: n - w + 1] == key[w - 1:]          # the window lies in one document
-        starts = np.concatenate([[0], np.flatnonzero(lcp[:-1] < w) + 1])
-        del lcp
-        vpos = np.where(valid[sa], sa, np.iinfo(np.int64).max)
-        first = np.minimum.reduceat(vpos, starts)                      # earliest valid window per run
-        first = np.repeat(first, np.diff(np.concatenate([starts, [n]])))
-        in_b = (sa >= off_b) & valid[sa]
-        mark = in_b & ((first < sa) if a is None else (first < off_b))
-        pos, src = sa[mark] - off_b, first[mark]
-        src = src + (a["offset"] if a else b["offset"])
-        order = np.argsort(pos, kind="stable")
-        pos, src = pos[order], src[order]
-    ctx.write_table("pairs", f"c{j:05d}-c{i:05d}", pa.table({"pos": pa.array(pos), "src": pa.array(src)}),
+    off = layout["shard_offsets"]
+    lo, hi = off[j], off[j + 1]
+    pos, src = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    if hi > lo:
+        for r in range(len(layout["buckets"]) - 1):
+            t = ctx.read_table("pairs", f"b{r:05d}")
+            p = _column(t, "pos")
+            a, b = np.searchsorted(p, [lo, hi]).tolist()
+            pos.append(p[a:b])
+            src.append(_column(t, "src", a, b))
+    pos, src = np.concatenate(pos), np.concatenate(src)
+    order = np.argsort(pos)
+    pos, src = pos[order], src[order]
+    tokens = _Tokens(ctx, off)
+    ok = verified(pos, src, w, tokens, tokens)
+    pos, src = pos[ok], src[ok]
+    rows = (_column(ctx.read_table("map", ctx.part(j)), "row") if hi > lo else np.zeros(0, np.int32))
+    ra, rb, qa, qb = _runs(pos - lo, src, rows, w)
+    ra, rb = ra + lo, rb + lo
+    ctx.write_table("runs", ctx.part(j), pa.table({"ra": pa.array(ra), "rb": pa.array(rb),
+                                                   "qa": pa.array(qa), "qb": pa.array(qb)}), compress=False)
+    order = np.argsort(qa, kind="stable")
+    ctx.write_table("held", ctx.part(j), pa.table({"qa": pa.array(qa[order]), "qb": pa.array(qb[order])}),
                     compress=False)
-    return {"tokens": int(n), "repeated_windows": int(len(pos)),
-            "steps": {ctx.name: {"seconds": time.perf_counter() - t0}}}
+    return {"repeated_windows": int(len(pos)), "runs": int(len(ra)),
+            "steps": {ctx.name: {"seconds": time.perf_counter() - t0,
+                                 "fingerprint_collisions": int((~ok).sum())}}}
 
 
 @numba.njit(cache=True, nogil=True)
@@ -159,68 +197,44 @@ def _runs(pos, src, key, w):  # pragma: no cover - compiled
     return ra[: k + 1], rb[: k + 1], qa[: k + 1], qb[: k + 1]
 
 
-def reduce_task(ctx: StepContext, arg: tuple[dict, int]) -> dict[str, Any]:
-    """Runs of repeated windows of chunk ``j`` (chunk-local tokens), each with its earliest twin
-    (global tokens)."""
-    layout, j = arg
-    t0 = time.perf_counter()
-    w = ctx.step.window
-    parts = [ctx.read_table("pairs", f"c{j:05d}-c{i:05d}") for i in range(j + 1)]
-    pos = np.concatenate([p.column("pos").to_numpy() for p in parts])
-    src = np.concatenate([p.column("src").to_numpy() for p in parts])
-    order = np.lexsort((src, pos))
-    pos, src = pos[order], src[order]
-    keep = np.ones(len(pos), dtype=bool)
-    keep[1:] = pos[1:] != pos[:-1]                                   # the earliest twin of each window
-    pos, src = pos[keep], src[keep]
-    b = _load_chunk(ctx, layout, j, columns=("row",))
-    ra, rb, qa, qb = _runs(pos, src, b["key"], w)
-    ctx.write_table("runs", f"c{j:05d}", pa.table({"ra": pa.array(ra), "rb": pa.array(rb),
-                                                  "qa": pa.array(qa), "qb": pa.array(qb)}), compress=False)
-    return {"repeated_windows": int(len(pos)), "runs": int(len(ra)),
-            "steps": {ctx.name: {"seconds": time.perf_counter() - t0}}}
-
-
 def settle_task(ctx: StepContext, arg: tuple[dict, int]) -> dict[str, Any]:
-    """Spans of chunk ``j`` to remove, each with a twin that stays: no token that any run names as its
+    """Spans of shard ``j`` to remove, each with a twin that stays: no token that any run names as its
     twin is removed, so each run loses the twins that lie inside it (what is left of it is still a
     repeat of the twin's corresponding part, or of the run's own twin)."""
     layout, j = arg
     t0 = time.perf_counter()
-    off = np.asarray(layout["shard_offsets"], np.int64)
-    first, stop = layout["chunks"][j]
-    lo, hi = int(off[first]), int(off[stop])
-    runs = ctx.read_table("runs", f"c{j:05d}")
-    ra, rb = runs.column("ra").to_numpy() + lo, runs.column("rb").to_numpy() + lo
-    qa, qb = runs.column("qa").to_numpy(), runs.column("qb").to_numpy()
-    held_a, held_b = [], []               # twins in this chunk, named by runs of this or a later chunk
-    for c in range(j, len(layout["chunks"])):
-        t = ctx.read_table("runs", f"c{c:05d}")
-        a, b = t.column("qa").to_numpy(), t.column("qb").to_numpy()
-        mine = (a >= lo) & (a < hi)
-        held_a.append(a[mine])
-        held_b.append(b[mine])
+    off = layout["shard_offsets"]
+    lo, hi = off[j], off[j + 1]
+    runs = ctx.read_table("runs", ctx.part(j))
+    held_a, held_b = [], []               # twins in this shard, named by runs of this or a later shard
+    for c in range(j, ctx.shards):
+        t = ctx.read_table("held", ctx.part(c))
+        qa = _column(t, "qa")
+        a, b = np.searchsorted(qa, [lo, hi]).tolist()
+        held_a.append(qa[a:b])
+        held_b.append(_column(t, "qb", a, b))
     ha, hb = _merge(np.concatenate(held_a), np.concatenate(held_b))
     # one array type for the kernel whatever Arrow hands out (a zero-copy column is read-only)
-    ra, rb, qa, qb, ha, hb = (np.array(x, np.int64) for x in (ra, rb, qa, qb, ha, hb))
+    ra, rb, qa, qb, ha, hb = (np.array(x, np.int64) for x in (
+        _column(runs, "ra"), _column(runs, "rb"), _column(runs, "qa"), _column(runs, "qb"), ha, hb))
     pa_, pb_, ta, tb = _pieces(ra, rb, qa, qb, ha, hb)
     decisions = DECISION_SCHEMA.empty_table()
     spared = int((rb - ra).sum() - (pb_ - pa_).sum())
     if len(pa_):
-        b = _load_chunk(ctx, layout, j, columns=("row", "start", "end"))
+        m = ctx.read_table("map", ctx.part(j))
         la, lb = pa_ - lo, pb_ - lo
-        twin = _twin_spans(ctx, layout, ta, tb)
+        twin = _twin_spans(ctx, off, ta, tb)
         decisions = pa.table({
-            "_key": pa.array(b["key"][la]),
-            "start": pa.array(b["start"][la].astype(np.int64)),
-            "end": pa.array(b["end"][lb - 1].astype(np.int64)),
+            "_key": pa.array(doc_key(j, _column(m, "row")[la])),
+            "start": pa.array(_column(m, "start")[la].astype(np.int64)),
+            "end": pa.array(_column(m, "end")[lb - 1].astype(np.int64)),
             "dup_of_id": twin["id"], "dup_of_start": pa.array(twin["start"]),
             "dup_of_end": pa.array(twin["end"]),
             "reason": pa.nulls(len(la), pa.string()), "similarity": pa.nulls(len(la), pa.float64()),
             "value": pa.nulls(len(la), pa.float64()), TWIN_KEY: pa.array(twin["key"]),
         }, schema=DECISION_SCHEMA.append(pa.field(TWIN_KEY, pa.int64()))).sort_by(
             [("_key", "ascending"), ("start", "ascending")])
-    ctx.write_decisions(f"c{j:05d}", decisions)
+    ctx.write_decisions(ctx.part(j), decisions)
     return {"spans": decisions.num_rows,
             "steps": {ctx.name: {"seconds": time.perf_counter() - t0, "twin_tokens_kept": spared}}}
 
@@ -272,9 +286,9 @@ def _pieces(ra, rb, qa, qb, ha, hb):  # pragma: no cover - compiled
     return oa[:k], ob[:k], ta[:k], tb[:k]
 
 
-def _twin_spans(ctx: StepContext, layout: dict, qa: np.ndarray, qb: np.ndarray) -> dict:
+def _twin_spans(ctx: StepContext, offsets: list[int], qa: np.ndarray, qb: np.ndarray) -> dict:
     """Document id and character span of the global token ranges ``qa..qb`` (same document each)."""
-    offsets = np.asarray(layout["shard_offsets"], dtype=np.int64)
+    offsets = np.asarray(offsets, dtype=np.int64)
     shard = np.searchsorted(offsets, qa, side="right") - 1
     ids = np.empty(len(qa), dtype=object)
     keys = np.empty(len(qa), np.int64)
@@ -284,10 +298,10 @@ def _twin_spans(ctx: StepContext, layout: dict, qa: np.ndarray, qb: np.ndarray) 
         sel = np.flatnonzero(shard == s)
         t = ctx.read_table("map", ctx.part(s))
         local_a, local_b = qa[sel] - offsets[s], qb[sel] - 1 - offsets[s]
-        rows = t.column("row").to_numpy()[local_a]
+        rows = _column(t, "row")[local_a]
         keys[sel] = doc_key(s, rows.astype(np.int64))
-        start[sel] = t.column("start").to_numpy()[local_a]
-        end[sel] = t.column("end").to_numpy()[local_b]
+        start[sel] = _column(t, "start")[local_a]
+        end[sel] = _column(t, "end")[local_b]
         id_table = ctx.read_table("map", f"{ctx.part(s)}.ids")
         lookup = dict(zip(id_table.column("row").to_pylist(), id_table.column("id").to_pylist()))
         ids[sel] = [lookup[r] for r in rows.tolist()]
