@@ -115,7 +115,7 @@ class EngineConfig:
         "joins a running cluster.", affects_output=False)
     shard_mb: float = option(16.0, "Input megabytes per shard (the unit of parallel work and resume).",
                              min=0.001)
-    partitions: int = option(0, "Hash partitions of global steps; 0 = one per 4 GB of input, at least 4.",
+    partitions: int = option(0, "Hash partitions of global steps; 0 = one per 48 M characters of input text, at least 4.",
                              min=0, max=65536)
     work_compression: Literal["none", "lz4", "zstd"] = option(
         "none", "Compression of intermediate shards in OUT/_work ('none' is fastest; 'lz4' halves the "

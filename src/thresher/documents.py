@@ -143,6 +143,11 @@ def covers(length: int, rows: Iterable[tuple[int, int]]) -> bool:
     return pos >= length
 
 
+def text_at(texts: pa.ChunkedArray | pa.Array, row: int) -> str:
+    """Row ``row`` of a string column, as str."""
+    return texts[row].as_py()
+
+
 class EditedText:
     """A document's original text with the edits applied so far, and the map between coordinates.
 

@@ -18,7 +18,8 @@ import pyarrow.compute as pc
 
 from ..documents import key_range
 from ..steps.global_step import DECISION_SCHEMA, TWIN_KEY
-from .layout import Layout, read_arrow, read_parquet, write_arrow, write_parquet
+from .layout import (Layout, read_arrow, read_arrow_batch, read_parquet, write_arrow, write_arrow_batches,
+                     write_parquet)
 from .plan import Plan
 
 from .view import ShardView, load_view
@@ -91,23 +92,26 @@ class StepContext:
 
     # -- a shuffle by hash partition ---------------------------------------------------------------
     def write_partitioned(self, folder: str, part: np.ndarray, table: pa.Table, owner: str) -> None:
-        """Split ``table`` by each row's partition number ``part`` into ``<folder>/pNNNNN/<owner>.arrow``
-        (the map side of a shuffle: one file per partition the writer has rows for)."""
+        """Split ``table`` by each row's partition number ``part`` (the map side of a shuffle): one file
+        per writer, ``<folder>/<owner>.arrow``, whose record batch ``p`` holds its rows of partition
+        ``p`` (in their order). So a shuffle leaves one file per writer, not one per writer and
+        partition, and a reader of one partition reads only that batch of each file."""
         if table.num_rows == 0:
             return
         order = np.argsort(part, kind="stable")
-        part = part[order]
-        table = table.take(pa.array(order))
-        bounds = np.flatnonzero(part[1:] != part[:-1]) + 1
-        comp = self.plan.config.engine.work_compression
-        for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(part)]):
-            path = self._folder(folder) / f"p{int(part[a]):05d}" / f"{owner}.arrow"
-            write_arrow(path, table.slice(a, b - a), compression=comp)
+        part = np.asarray(part)[order]
+        table = table.take(pa.array(order)).combine_chunks()
+        bounds = np.searchsorted(part, np.arange(int(part[-1]) + 2)).tolist()
+        batches = [table.slice(a, b - a) for a, b in zip(bounds[:-1], bounds[1:])]
+        write_arrow_batches(self._folder(folder) / f"{owner}.arrow", table.schema, batches,
+                            compression=self.plan.config.engine.work_compression)
 
     def read_partition(self, folder: str, p: int) -> pa.Table | None:
-        """Every writer's rows of partition ``p`` of ``folder`` (the reduce side), in file order."""
-        files = (self._folder(folder) / f"p{p:05d}").glob("*.arrow")
-        return pa.concat_tables([read_arrow(f) for f in files]) if files else None
+        """Every writer's rows of partition ``p`` of ``folder`` (the reduce side), in writer order
+        (None: no writer has any)."""
+        parts = [t for f in self._folder(folder).glob("*.arrow") if (t := read_arrow_batch(f, p)) is not None]
+        parts = [t for t in parts if t.num_rows]
+        return pa.concat_tables(parts) if parts else None
 
     # -- results -----------------------------------------------------------------------------------
     def write_decisions(self, part: str, decisions: pa.Table) -> None:

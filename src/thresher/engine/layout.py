@@ -120,6 +120,27 @@ def write_arrow(path: Location, table: pa.Table, *, compression: str | None = "l
     atomic_write(path, write)
 
 
+def write_arrow_batches(path: Location, schema: pa.Schema, tables: list[pa.Table], *,
+                        compression: str | None = "lz4") -> None:
+    """An Arrow IPC file whose record batch ``i`` holds ``tables[i]`` (empty ones included), so that
+    :func:`read_arrow_batch` reads one of them alone."""
+    options = pa.ipc.IpcWriteOptions(compression=None if compression == "none" else compression)
+
+    def write(sink: Any) -> None:
+        with pa.ipc.new_file(sink, schema, options=options) as w:
+            for t in tables:
+                batches = t.combine_chunks().to_batches()
+                w.write_batch(batches[0] if batches else pa.RecordBatch.from_pylist([], schema=schema))
+    atomic_write(path, write)
+
+
+def read_arrow_batch(path: Location, i: int) -> pa.Table | None:
+    """Record batch ``i`` of an Arrow IPC file, as a table (None: the file has fewer batches)."""
+    with path.open_input() as source:
+        reader = pa.ipc.open_file(source)
+        return pa.Table.from_batches([reader.get_batch(i)]) if i < reader.num_record_batches else None
+
+
 def read_arrow(path: Location) -> pa.Table:
     with path.open_input() as source:
         return pa.ipc.open_file(source).read_all()

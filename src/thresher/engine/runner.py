@@ -376,10 +376,11 @@ class Runner:
 
     def unify_fields(self, shards: int) -> Plan:
         """Every shard's carried-field schema, unified (types promoted; unmergeable → JSON text)."""
-        schemas, json_fields = [], set()
+        schemas, json_fields, chars = [], set(), 0
         for n in range(shards):
             marker = read_json(self.layout.marker("ingest", self.layout.part(n)))
             schemas.append(schema_from_b64(marker["schema"]))
+            chars += marker["input"]["chars"]
             json_fields.update(marker["json_fields"])
         try:
             unified = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
@@ -392,7 +393,7 @@ class Runner:
                 raise ConfigError(f"a step adds the output column {name!r}, but the input already has a "
                                   f"field of that name; rename the field or drop the step")
         return Plan(out=self.plan.out, config=self.plan.config, steps=self.plan.steps,
-                    partitions=self.plan.partitions, schema_ipc=pa.schema(fields).serialize().to_pybytes(),
+                    partitions=step_partitions(self.plan.config, chars), schema_ipc=pa.schema(fields).serialize().to_pybytes(),
                     json_fields=tuple(sorted(json_fields)))
 
     def reduce(self, step: str, previous: str, shards: int) -> str:
@@ -515,6 +516,19 @@ def auto_partitions(config: RunConfig, files: list[InputFile]) -> int:
     if config.engine.partitions:
         return config.engine.partitions
     return max(MIN_PARTITIONS, math.ceil(sum(f.size for f in files) / BYTES_PER_PARTITION))
+
+
+#: Characters of ingested text per hash partition of the global steps when ``[engine] partitions = 0``:
+#: a reduce task holds the keys of about this much text, whatever the corpus size.
+CHARS_PER_PARTITION = 48_000_000
+
+
+def step_partitions(config: RunConfig, chars: int) -> int:
+    """Hash partitions of the global steps, from the characters ingest read (so known only after it;
+    the phase ``ids`` partitions by :func:`auto_partitions`, from the input's size on disk)."""
+    if config.engine.partitions:
+        return config.engine.partitions
+    return max(MIN_PARTITIONS, math.ceil(chars / CHARS_PER_PARTITION))
 
 
 def finish(layout: Layout, identity: dict[str, Any], stats: dict[str, Any], *, keep_work: bool) -> None:

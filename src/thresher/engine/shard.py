@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-from ..documents import Cut, Document, Drop, EditedText, doc_key, row_of
+from ..documents import Cut, Document, Drop, EditedText, doc_key, row_of, text_at
 from ..io.parse import FIELD_PREFIX
 from ..steps.base import DocumentStep
 from ..steps.global_step import TWIN_KEY, GlobalStep
@@ -125,8 +125,9 @@ class ShardState:
         self._bulk.append((rows, start, end, repl))
 
     def _edited_text(self, row: int, edits: list) -> EditedText:
-        """An :class:`EditedText` whose original is read from the shard only if needed."""
-        return EditedText(functools.partial(self.original, row), edits, length=int(self.orig_len[row]))
+        """An :class:`EditedText` reading its original from the text column when needed (not via ``self``:
+        a cycle would keep every shard in memory until a full garbage collection)."""
+        return EditedText(functools.partial(text_at, self.texts, row), edits, length=int(self.orig_len[row]))
 
     def current_texts(self, rows: np.ndarray) -> pa.LargeStringArray:
         """Current texts of ``rows`` as one Arrow array (zero-copy when nothing was edited)."""

@@ -19,7 +19,6 @@ rows name are in each global step's twin index, written with its decisions (``<s
 
 from __future__ import annotations
 
-import functools
 from typing import Iterable
 
 import numpy as np
@@ -147,7 +146,7 @@ def plan_cuts(st, row: int, group: list[tuple], protect: bool):
             keep &= ~covered
         pieces_of = [subtract(p, ts[keep], te[keep]) for p in pieces_of]
     if st.twins.whole[row]:      # a twin document is never emptied
-        rest = EditedText(functools.partial(st.original, row),
+        rest = EditedText(st.original(row),
                           [*e.edits, *((a, b, None) for p in pieces_of for a, b in p)],
                           length=int(st.orig_len[row]))
         if not rest.current.strip():
