@@ -16,10 +16,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..documents import key_range
+from ..documents import shard_of
 from ..steps.global_step import DECISION_SCHEMA, TWIN_KEY
-from .layout import (Layout, read_arrow, read_arrow_batch, read_parquet, write_arrow, write_arrow_batches,
-                     write_parquet)
+from .layout import (Layout, read_arrow, read_arrow_batch, read_arrow_batch_schema, write_arrow,
+                     write_arrow_batches, write_parquet)
 from .plan import Plan
 
 from .view import ShardView, load_view
@@ -35,8 +35,6 @@ TWIN_SCHEMA = pa.schema([("_key", pa.int64()), ("start", pa.int64()), ("end", pa
 #: Decisions as stored: with the twin's key (null where the step gives none).
 STORED_DECISIONS = DECISION_SCHEMA.append(pa.field(TWIN_KEY, pa.int64()))
 
-#: Row groups of the decision files are small so a shard reads only its own key range.
-DECISION_ROW_GROUP = 65_536
 
 
 @dataclass(frozen=True)
@@ -76,19 +74,29 @@ class StepContext:
         files = self._folder(folder).glob("*.arrow")
         return pa.concat_tables([read_arrow(f) for f in files]) if files else None
 
-    def write_sorted(self, folder: str, file: str, table: pa.Table, *, row_group_size: int) -> None:
-        """Write ``table`` as Parquet with small row groups, for :meth:`read_range` to filter."""
-        write_parquet(self._folder(folder) / f"{file}.parquet", table, compression="zstd",
-                      row_group_size=row_group_size)
+    def write_by_shard(self, folder: str, file: str, table: pa.Table, shard: np.ndarray) -> None:
+        """Write ``table``, whose rows are ordered by the shard each is for (``shard``, ascending), as
+        ``<folder>/<file>.arrow`` with record batch ``s`` holding the rows for shard ``s``: a task of
+        shard ``s`` reads only that batch of each file (:meth:`read_shard`), so the cost of finding a
+        shard's rows does not grow with the number of shards."""
+        shard = np.asarray(shard, np.int64)
+        n = int(shard[-1]) + 1 if len(shard) else 0
+        bounds = np.searchsorted(shard, np.arange(n + 1)).tolist()
+        write_arrow_batches(self._folder(folder) / f"{file}.arrow", table.schema,
+                            [table.slice(a, b - a) for a, b in zip(bounds[:-1], bounds[1:])],
+                            compression=self.plan.config.engine.work_compression)
 
-    def read_range(self, folder: str, column: str, lo: int, hi: int,
-                   schema: pa.Schema | None = None) -> pa.Table | None:
-        """The rows with ``lo <= column < hi`` of every Parquet file in ``folder`` (None: no file)."""
-        files = self._folder(folder).glob("*.parquet")
+    def read_shard(self, folder: str, shard: int, schema: pa.Schema | None = None) -> pa.Table | None:
+        """Shard ``shard``'s rows of every file that :meth:`write_by_shard` wrote to ``folder``, in file
+        order (None: no file; an empty table: no rows for it)."""
+        files = self._folder(folder).glob("*.arrow")
         if not files:
             return None
-        return pa.concat_tables([read_parquet(f, filters=[(column, ">=", lo), (column, "<", hi)],
-                                              schema=schema) for f in files])
+        tables = [t for f in files if (t := read_arrow_batch(f, shard)) is not None and t.num_rows]
+        if not tables:
+            return (schema or read_arrow_batch_schema(files[0])).empty_table()
+        t = pa.concat_tables(tables)
+        return t.cast(schema) if schema is not None else t
 
     # -- a shuffle by hash partition ---------------------------------------------------------------
     def write_partitioned(self, folder: str, part: np.ndarray, table: pa.Table, owner: str) -> None:
@@ -116,7 +124,8 @@ class StepContext:
     # -- results -----------------------------------------------------------------------------------
     def write_decisions(self, part: str, decisions: pa.Table) -> None:
         """The step's decisions (:data:`DECISION_SCHEMA`, sorted by ``(_key, start)``), one file per
-        reduce task; the engine reads each shard's key range of all of them in the next pass.
+        reduce task, a record batch per shard (:meth:`write_by_shard`); in the next pass each shard
+        reads its own batch of each.
 
         With the :data:`TWIN_KEY` column, the twins they name are also written, sorted by the twin's
         key, so that each shard finds the twins it holds (:func:`read_twins`)."""
@@ -126,14 +135,12 @@ class StepContext:
             t = pa.table({"_key": twin, "start": decisions.column("dup_of_start"),
                           "end": decisions.column("dup_of_end"), "from": decisions.column("_key")},
                          schema=TWIN_SCHEMA).filter(named)
-            write_parquet(self._folder("twins") / f"{part}.parquet",
-                          t.sort_by([("_key", "ascending"), ("start", "ascending")]),
-                          compression="zstd", row_group_size=DECISION_ROW_GROUP)
+            t = t.sort_by([("_key", "ascending"), ("start", "ascending")])
+            self.write_by_shard("twins", part, t, shard_of(t.column("_key").to_numpy()))
         else:
             decisions = decisions.append_column(TWIN_KEY, pa.nulls(decisions.num_rows, pa.int64()))
-        write_parquet(self._folder("reduce") / f"{part}.parquet",
-                      decisions.select(STORED_DECISIONS.names).cast(STORED_DECISIONS),
-                      compression="zstd", row_group_size=DECISION_ROW_GROUP)
+        decisions = decisions.select(STORED_DECISIONS.names).cast(STORED_DECISIONS)
+        self.write_by_shard("reduce", part, decisions, shard_of(decisions.column("_key").to_numpy()))
 
     def write_output(self, folder: str, table: pa.Table) -> None:
         """A table of the step's own for OUT (``OUT/<folder>/part-000000.parquet``, e.g. clusters)."""
@@ -148,15 +155,12 @@ class StepContext:
 
 def read_twins(plan: Plan, name: str, shard: int) -> pa.Table | None:
     """The twins in ``shard`` that step ``name``'s decisions name (:data:`TWIN_SCHEMA`; None: none)."""
-    lo, hi = key_range(shard)
-    return StepContext(plan, name).read_range("twins", "_key", lo, hi, schema=TWIN_SCHEMA)
+    return StepContext(plan, name).read_shard("twins", shard, schema=TWIN_SCHEMA)
 
 
 def read_decisions(plan: Plan, name: str, shard: int) -> pa.Table:
     """The decisions of step ``name`` on ``shard``, from every decision file, sorted by ``(_key, start)``."""
-    lo, hi = key_range(shard)
-    ctx = StepContext(plan, name)
-    t = ctx.read_range("reduce", "_key", lo, hi, schema=STORED_DECISIONS)
+    t = StepContext(plan, name).read_shard("reduce", shard, schema=STORED_DECISIONS)
     if t is None or t.num_rows == 0:
         return STORED_DECISIONS.empty_table()
     return t.sort_by([("_key", "ascending"), ("start", "ascending")])

@@ -71,7 +71,7 @@ def resolve(plan: Plan, p: int) -> dict[str, Any]:
         rejects = pa.table({"shard": pa.array(shard[dup]), "claim": pa.array(claim[dup]),
                             "first_line": line}, schema=REJECT_SCHEMA).sort_by([("shard", "ascending"),
                                                                                  ("claim", "ascending")])
-    ctx.write_sorted("reduce", task_name(p), rejects, row_group_size=65_536)
+    ctx.write_by_shard("reduce", task_name(p), rejects, rejects.column("shard").to_numpy())
     counts = np.bincount(rejects.column("shard").to_numpy(), minlength=0) if rejects.num_rows else []
     return {"records": rows.num_rows if rows is not None else 0,
             "rejects": {str(n): int(c) for n, c in enumerate(counts) if c},
@@ -80,7 +80,7 @@ def resolve(plan: Plan, p: int) -> dict[str, Any]:
 
 def read_rejects(plan: Plan, shard: int) -> dict[int, int | None]:
     """Shard ``shard``'s rejects: claim number -> line of the first record with its id."""
-    t = _scratch(plan).read_range("reduce", "shard", shard, shard + 1, schema=REJECT_SCHEMA)
+    t = _scratch(plan).read_shard("reduce", shard, schema=REJECT_SCHEMA)
     if t is None or t.num_rows == 0:
         return {}
     return dict(zip(t.column("claim").to_pylist(), t.column("first_line").to_pylist()))

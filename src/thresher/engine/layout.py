@@ -141,6 +141,11 @@ def read_arrow_batch(path: Location, i: int) -> pa.Table | None:
         return pa.Table.from_batches([reader.get_batch(i)]) if i < reader.num_record_batches else None
 
 
+def read_arrow_batch_schema(path: Location) -> pa.Schema:
+    with path.open_input() as source:
+        return pa.ipc.open_file(source).schema
+
+
 def read_arrow(path: Location) -> pa.Table:
     with path.open_input() as source:
         return pa.ipc.open_file(source).read_all()

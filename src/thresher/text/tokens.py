@@ -50,8 +50,9 @@ def _tokenize(data, starts, lengths, chars, fill, doc, cs, ce, tok):  # pragma: 
                 n = _char_len(data[i])
                 if n > e - i:
                     n = e - i
-                for j in range(i, i + n):
-                    h = (h ^ np.uint64(data[j])) * _FNV_PRIME
+                if fill:                     # the counting pass needs only the boundaries
+                    for j in range(i, i + n):
+                        h = (h ^ np.uint64(data[j])) * _FNV_PRIME
                 i += n
                 cc += 1
                 if chars or (i < e and _space_len(data, i, e)):

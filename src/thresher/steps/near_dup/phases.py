@@ -28,7 +28,7 @@ import numba
 import numpy as np
 import pyarrow as pa
 
-from ...documents import key_range, row_of, shard_of
+from ...documents import row_of, shard_of
 from ...text.tokens import _mix
 from ..global_step import DECISION_SCHEMA, TWIN_KEY, Phase, Task
 from .minhash import band_keys, sampled_shingles, signatures, similarities
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     from ...engine.context import StepContext
     from ...engine.view import ShardView
     from . import NearDup
-
-ROW_GROUP = 65_536
 
 
 def map_shard(step: "NearDup", view: ShardView, ctx: StepContext) -> dict[str, Any]:
@@ -209,7 +207,7 @@ def candidates_task(ctx: StepContext, q: int) -> dict[str, Any]:
         n = out.num_rows
     if out is None:
         out = CANDIDATE_SCHEMA.empty_table()
-    ctx.write_sorted("candidates", f"p{q:05d}", out, row_group_size=ROW_GROUP)
+    ctx.write_by_shard("candidates", f"p{q:05d}", out, shard_of(out.column("a").to_numpy()))
     return {"candidates": n, "steps": {ctx.name: {"seconds": time.perf_counter() - t0, "candidates": n}}}
 
 
@@ -236,8 +234,7 @@ def _shard_side(ctx: StepContext, shard: int, rows: np.ndarray):
 def verify_task(ctx: StepContext, s: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     c = ctx.step.config
-    lo, hi = key_range(s)
-    cand = ctx.read_range("candidates", "a", lo, hi)
+    cand = ctx.read_shard("candidates", s)
     verified = []
     n_cand = 0
     if cand is not None and cand.num_rows:
